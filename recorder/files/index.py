@@ -1,0 +1,273 @@
+"""Building, reading and checking the daily indexes (the file format is in ``index_model``).
+
+The index is a cache. :func:`rebuild_index` reads every game and session file of a day folder and writes
+``index.json`` (atomically, and only when its bytes change). A file that cannot be indexed (corrupt,
+misplaced, a duplicate game id, outside the root) is *reported* in the returned :class:`DayReport` and
+listed under ``excluded`` in the index, never silently dropped. :func:`index_status` compares an index with
+the folder by names and sizes only (no file is read), so a reader can tell whether to trust it, and
+:func:`load_index` returns an up-to-date index, rebuilding a stale one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from recorder.files.errors import RecordingFormatError, UnsafePathError
+from recorder.files.fields import parse_day
+from recorder.files.game import GameRecording
+from recorder.files.index_model import DailyIndex, ExcludedFile, IndexGameEntry, IndexSessionEntry
+from recorder.files.jsonio import dumps_document, read_document, write_document
+from recorder.files.layout import INDEX_NAME, RecordingsLayout, is_day_dir
+from recorder.files.naming import ensure_inside
+from recorder.files.session import SessionRecording
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """A file left out of the index, and why (``error`` names the file and the field)."""
+
+    path: Path
+    error: str
+
+
+@dataclass
+class DayReport:
+    """What :func:`rebuild_index` did for one day folder."""
+
+    day_dir: Path
+    games: int = 0
+    sessions: int = 0
+    problems: list[FileProblem] = field(default_factory=list)
+    written: bool = False  # index.json was created or changed (False: it was already up to date)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class RebuildReport:
+    """What :func:`rebuild_all` did, day by day."""
+
+    days: list[DayReport] = field(default_factory=list)
+
+    @property
+    def games(self) -> int:
+        return sum(d.games for d in self.days)
+
+    @property
+    def sessions(self) -> int:
+        return sum(d.sessions for d in self.days)
+
+    @property
+    def problems(self) -> list[FileProblem]:
+        return [p for d in self.days for p in d.problems]
+
+    @property
+    def ok(self) -> bool:
+        return all(d.ok for d in self.days)
+
+
+@dataclass
+class IndexStatus:
+    """How an ``index.json`` compares with its folder (names and sizes; see :func:`index_status`)."""
+
+    day_dir: Path
+    exists: bool
+    error: str | None = None  # the index itself is unreadable
+    not_indexed: list[str] = field(default_factory=list)  # files on disk the index does not mention
+    missing: list[str] = field(default_factory=list)  # index entries whose file is gone
+    changed: list[str] = field(default_factory=list)  # files whose size differs from the index's
+
+    @property
+    def stale(self) -> bool:
+        return (
+            not self.exists
+            or self.error is not None
+            or bool(self.not_indexed or self.missing or self.changed)
+        )
+
+
+def _day_of(day_dir: Path) -> tuple[Path, RecordingsLayout]:
+    try:
+        parse_day(day_dir.name)
+    except ValueError as exc:
+        raise ValueError(f"{day_dir} is not a day folder (YYYY-MM-DD): {exc}") from None
+    return day_dir, RecordingsLayout(day_dir.parent)
+
+
+def _rel(day_dir: Path, path: Path) -> str:
+    return path.relative_to(day_dir).as_posix()
+
+
+def _short_error(exc: Exception) -> str:
+    if isinstance(exc, RecordingFormatError):
+        return f"{exc.field}: {exc.detail}" if exc.field else exc.detail
+    return str(exc)
+
+
+def _read_checked(layout: RecordingsLayout, path: Path, kind: type) -> tuple[bytes, object]:
+    """Read a listed file: a regular file inside the root, valid, and at the place its content names."""
+    ensure_inside(layout.root, path)  # a symlink may point elsewhere in the root, never outside it
+    if not path.is_file():
+        raise UnsafePathError("not a regular file")
+    data = path.read_bytes()
+    doc = kind.from_json_bytes(data, path)
+    expected = layout.game_path(doc) if isinstance(doc, GameRecording) else layout.session_path(doc)
+    where = expected.relative_to(layout.root).as_posix()
+    if where != path.relative_to(layout.root).as_posix():
+        raise UnsafePathError(f"misplaced: its content belongs at {where}")
+    return data, doc
+
+
+def build_index(day_dir: Path | str) -> tuple[DailyIndex, list[FileProblem]]:
+    """The index of a day folder as the files say it should be, and the files that could not be indexed.
+
+    Nothing is written. Raises ``ValueError`` if ``day_dir`` is not named ``YYYY-MM-DD``.
+    """
+    day_dir, layout = _day_of(Path(day_dir))
+    problems: list[FileProblem] = []
+    excluded: list[ExcludedFile] = []
+
+    def exclude(path: Path, exc: Exception) -> None:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0
+        problems.append(
+            FileProblem(path, str(exc) if isinstance(exc, RecordingFormatError) else f"{path}: {exc}")
+        )
+        excluded.append(ExcludedFile(file=_rel(day_dir, path), size=size, error=_short_error(exc)))
+
+    games: list[IndexGameEntry] = []
+    seen_games: dict[str, str] = {}
+    for path in layout.game_files(day_dir):
+        try:
+            data, game = _read_checked(layout, path, GameRecording)
+            assert isinstance(game, GameRecording)
+            if game.meta.game_id in seen_games:
+                raise UnsafePathError(
+                    f"duplicate of game {game.meta.game_id} in {seen_games[game.meta.game_id]}"
+                )
+        except (RecordingFormatError, UnsafePathError, OSError) as exc:
+            exclude(path, exc)
+            continue
+        meta = game.meta
+        seen_games[meta.game_id] = _rel(day_dir, path)
+        games.append(
+            IndexGameEntry(
+                file=_rel(day_dir, path),
+                game_id=meta.game_id,
+                start_time=meta.start_time,
+                duration_ticks=meta.duration_ticks,
+                peak_multiplier=meta.peak_multiplier,
+                end_time=meta.end_time,
+                rug_price=game.rug_price,
+                verified=meta.verified,
+                size=len(data),
+            )
+        )
+
+    sessions: list[IndexSessionEntry] = []
+    for path in layout.session_files(day_dir):
+        try:
+            data, session = _read_checked(layout, path, SessionRecording)
+            assert isinstance(session, SessionRecording)
+        except (RecordingFormatError, UnsafePathError, OSError) as exc:
+            exclude(path, exc)
+            continue
+        meta = session.meta
+        sessions.append(
+            IndexSessionEntry(
+                file=_rel(day_dir, path),
+                player_id=meta.player_id,
+                username=meta.username,
+                games_played=session.games_played,
+                total_actions=len(session.actions),
+                session_start=meta.session_start,
+                session_end=meta.session_end,
+                game_ids=session.game_ids,
+                size=len(data),
+            )
+        )
+
+    index = DailyIndex(
+        date=parse_day(day_dir.name),
+        games=tuple(games),
+        sessions=tuple(sessions),
+        excluded=tuple(excluded) or None,
+    )
+    return index, problems
+
+
+def rebuild_index(day_dir: Path | str) -> DayReport:
+    """Rebuild ``day_dir/index.json`` from the files (see the module docstring)."""
+    day_dir = Path(day_dir)
+    index, problems = build_index(day_dir)
+    data = dumps_document(index.to_file_dict())
+    path = day_dir / INDEX_NAME
+    try:
+        current = path.read_bytes()
+    except OSError:
+        current = None
+    if current != data:
+        write_document(path, index.to_file_dict())
+    return DayReport(day_dir, len(index.games), len(index.sessions), problems, written=current != data)
+
+
+def rebuild_all(root: Path | str) -> RebuildReport:
+    """Rebuild the index of every day folder under ``root``."""
+    return RebuildReport([rebuild_index(d) for d in RecordingsLayout(root).days()])
+
+
+def read_index(day_dir: Path | str) -> DailyIndex:
+    """Read ``day_dir/index.json`` strictly (:class:`RecordingFormatError`; ``OSError`` if absent)."""
+    path = Path(day_dir) / INDEX_NAME
+    return DailyIndex.from_file_dict(read_document(path), path)
+
+
+def index_status(day_dir: Path | str) -> IndexStatus:
+    """Compare ``day_dir/index.json`` with the files present, by name and size (nothing else is read)."""
+    day_dir, layout = _day_of(Path(day_dir))
+    status = IndexStatus(day_dir, exists=(day_dir / INDEX_NAME).is_file())
+    if not status.exists:
+        return status
+    try:
+        recorded = read_index(day_dir).files()
+    except (RecordingFormatError, OSError) as exc:
+        status.error = str(exc)
+        return status
+    present: dict[str, int] = {}
+    for path in [*layout.game_files(day_dir), *layout.session_files(day_dir)]:
+        try:
+            present[_rel(day_dir, path)] = path.stat().st_size
+        except OSError:
+            continue
+    status.not_indexed = sorted(set(present) - set(recorded))
+    status.missing = sorted(set(recorded) - set(present))
+    status.changed = sorted(
+        f for f in set(present) & set(recorded) if recorded[f] is not None and recorded[f] != present[f]
+    )
+    return status
+
+
+def load_index(day_dir: Path | str, *, rebuild_if_stale: bool = True, write: bool = True) -> DailyIndex:
+    """An index that matches the files: the one on disk when fresh, else a rebuilt one.
+
+    With ``write`` the rebuilt index is saved (as :func:`rebuild_index`); without it (read-only data) it
+    is only returned. With ``rebuild_if_stale=False`` the index on disk is returned as it is.
+    """
+    day_dir = Path(day_dir)
+    if not rebuild_if_stale or not index_status(day_dir).stale:
+        return read_index(day_dir)
+    if write:
+        rebuild_index(day_dir)
+        return read_index(day_dir)
+    return build_index(day_dir)[0]
+
+
+def day_dirs(path: Path | str) -> list[Path]:
+    """``[path]`` if ``path`` is itself a day folder, else the day folders under it."""
+    path = Path(path)
+    return [path] if is_day_dir(path) else RecordingsLayout(path).days()

@@ -1,0 +1,179 @@
+"""Strict JSON reading, deterministic JSON writing and atomic file replacement.
+
+Written form of every recording file: ``json.dumps(doc, indent=2, ensure_ascii=True, allow_nan=False)``
+plus one trailing newline, keys in the order the model gives them. Pure ASCII (non-ASCII text such as
+usernames is ``\\u``-escaped), so the bytes are the same on every platform and locale.
+
+Reading refuses what ``json.loads`` would let through: ``NaN``/``Infinity``, numbers that overflow to
+infinity, duplicate keys, a byte-order mark, invalid UTF-8, and any top level other than an object.
+
+Atomic writes go to a temporary file in the target's directory, named ``.{name}.{random}.tmp`` (a leading
+dot and a ``.tmp`` suffix, so listings of ``*.game.json`` / ``*_session.json`` / ``index.json`` never see
+it), which is written, flushed, fsynced and renamed over the target with ``os.replace``; then the
+directory is fsynced. A crash leaves either the old or the new file, plus at worst a stray temporary file
+that :func:`cleanup_temp_files` removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from recorder.files.errors import RecordingFormatError
+
+TEMP_SUFFIX = ".tmp"
+
+
+class _JsonProblem(ValueError):
+    pass
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _JsonProblem(f"duplicate key {key!r}")
+        obj[key] = value
+    return obj
+
+
+def _constant(name: str) -> Any:
+    raise _JsonProblem(f"{name} is not a JSON number")
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _JsonProblem(f"number out of range: {text[:40]}")
+    return value
+
+
+def loads_document(data: bytes, path: Path | str | None = None) -> dict[str, Any]:
+    """Parse a file's bytes strictly into a JSON object; raises :class:`RecordingFormatError`."""
+    if not data:
+        raise RecordingFormatError(path, None, "empty file")
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise RecordingFormatError(path, None, "invalid JSON: starts with a byte-order mark")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RecordingFormatError(path, None, f"not UTF-8 text (byte {exc.start})") from None
+    try:
+        doc = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_float)
+    except json.JSONDecodeError as exc:
+        raise RecordingFormatError(path, None, f"invalid JSON: {exc}") from None
+    except _JsonProblem as exc:
+        raise RecordingFormatError(path, None, f"invalid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # e.g. integers beyond the digit limit, absurd nesting
+        raise RecordingFormatError(path, None, f"invalid JSON: {type(exc).__name__}: {exc}") from None
+    if not isinstance(doc, dict):
+        kind = "array" if isinstance(doc, list) else type(doc).__name__
+        raise RecordingFormatError(path, None, f"expected a JSON object at the top level, got {kind}")
+    return doc
+
+
+def read_document(path: Path | str) -> dict[str, Any]:
+    """Read and strictly parse a JSON file (``OSError`` if it cannot be read at all)."""
+    path = Path(path)
+    return loads_document(path.read_bytes(), path)
+
+
+def dumps_document(doc: Any) -> bytes:
+    """The deterministic bytes of a document (see the module docstring)."""
+    return (json.dumps(doc, indent=2, ensure_ascii=True, allow_nan=False) + "\n").encode("ascii")
+
+
+def is_temp_file(path: Path | str) -> bool:
+    """True for the temporary files of :func:`atomic_write_bytes` (``.{name}.{random}.tmp``)."""
+    name = Path(path).name
+    return name.startswith(".") and name.endswith(TEMP_SUFFIX)
+
+
+def fsync_dir(directory: Path | str) -> None:
+    """Make a directory's entries (a rename, a new file) durable; a no-op where unsupported."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:  # e.g. Windows cannot open directories
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def ensure_dir(directory: Path) -> None:
+    """``mkdir -p`` that also makes each newly created directory's entry durable."""
+    missing: list[Path] = []
+    current = directory
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    for created in reversed(missing):
+        fsync_dir(created.parent)
+
+
+def atomic_write_bytes(path: Path | str, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically and durably (see the module docstring).
+
+    The directory must exist. On any error the temporary file is removed and the old file is untouched.
+    """
+    path = Path(path)
+    directory = path.parent
+    while True:
+        tmp = directory / f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
+        try:
+            # 0o666 minus the umask, like an ordinary new file (mkstemp would make it owner-only).
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            break
+        except FileExistsError:  # pragma: no cover - 48 random bits
+            continue
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(directory)
+
+
+def write_document(path: Path | str, doc: Any) -> bytes:
+    """Write a JSON document atomically in the deterministic form; returns the bytes written."""
+    data = dumps_document(doc)
+    atomic_write_bytes(path, data)
+    return data
+
+
+def cleanup_temp_files(directory: Path | str, min_age_seconds: float = 60.0) -> list[Path]:
+    """Remove stray temporary files left by a crash, anywhere below ``directory``.
+
+    Only files older than ``min_age_seconds`` are removed, so a write in progress elsewhere is spared.
+    Returns the removed paths.
+    """
+    removed: list[Path] = []
+    now = time.time()
+    for root, _dirs, files in os.walk(directory):
+        for name in files:
+            candidate = Path(root) / name
+            if not is_temp_file(candidate):
+                continue
+            try:
+                if now - candidate.stat().st_mtime >= min_age_seconds:
+                    candidate.unlink()
+                    removed.append(candidate)
+            except FileNotFoundError:  # another cleaner or the writer got there first
+                continue
+    return sorted(removed)

@@ -1,0 +1,232 @@
+"""Where recordings live, and reading and writing them.
+
+::
+
+    {root}/                              e.g. recordings/ or datasets/sample/
+      YYYY-MM-DD/                        the UTC date of the game's or session's start
+        games/{YYYYMMDDTHHMMSS}_{8 hex}.game.json
+        sessions/{YYYYMMDDTHHMMSS}_{safe username}_session.json
+        index.json                       a cache, rebuilt from the files (recorder.files.index)
+
+Recorders write through :meth:`RecordingsLayout.write_game` / :meth:`RecordingsLayout.write_session`
+(path from the content, checked to stay in the root, atomic, never replacing a *different* game or
+session). Anything reads a single file with :func:`read_game` / :func:`read_session`, and walks a root
+with :meth:`RecordingsLayout.iter_games` / :meth:`RecordingsLayout.iter_sessions`. Temporary files
+(``.*.tmp``) and other dot files are never listed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+from recorder.files.errors import RecordingConflictError, RecordingFormatError
+from recorder.files.fields import format_day, parse_day
+from recorder.files.game import GameMeta, GameRecording
+from recorder.files.jsonio import atomic_write_bytes, cleanup_temp_files, ensure_dir
+from recorder.files.naming import (
+    GAME_SUFFIX,
+    SESSION_SUFFIX,
+    check_game_id,
+    ensure_inside,
+    game_file_name,
+    session_file_name,
+)
+from recorder.files.session import SessionMeta, SessionRecording
+
+GAMES_DIR = "games"
+SESSIONS_DIR = "sessions"
+INDEX_NAME = "index.json"
+_DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+OnError = Callable[[Path, RecordingFormatError], None]
+
+
+def read_game(path: Path | str) -> GameRecording:
+    """Read a game file strictly (:class:`RecordingFormatError` for any format problem, ``OSError`` if
+    it cannot be read)."""
+    path = Path(path)
+    return GameRecording.from_json_bytes(path.read_bytes(), path)
+
+
+def read_session(path: Path | str) -> SessionRecording:
+    """Read a session file strictly (as :func:`read_game`)."""
+    path = Path(path)
+    return SessionRecording.from_json_bytes(path.read_bytes(), path)
+
+
+def write_game_file(path: Path | str, game: GameRecording) -> Path:
+    """Write a game to an explicit path, atomically. Recorders use :meth:`RecordingsLayout.write_game`."""
+    path = Path(path)
+    atomic_write_bytes(path, _bytes_for(path, game))
+    return path
+
+
+def write_session_file(path: Path | str, session: SessionRecording) -> Path:
+    """Write a session to an explicit path, atomically (see :func:`write_game_file`)."""
+    path = Path(path)
+    atomic_write_bytes(path, _bytes_for(path, session))
+    return path
+
+
+def _bytes_for(path: Path, doc: GameRecording | SessionRecording) -> bytes:
+    try:
+        return doc.to_json_bytes()
+    except RecordingFormatError as exc:
+        raise exc.with_path(path) from None
+
+
+def is_day_dir(path: Path | str) -> bool:
+    """True for an existing directory named ``YYYY-MM-DD`` with a valid date."""
+    path = Path(path)
+    if not _DAY_RE.fullmatch(path.name) or not path.is_dir():
+        return False
+    try:
+        parse_day(path.name)
+    except ValueError:
+        return False
+    return True
+
+
+def _listing(directory: Path, suffix: str) -> list[Path]:
+    """Files ending in ``suffix`` directly in ``directory``, sorted; dot files (temporaries) skipped."""
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if p.name.endswith(suffix) and not p.name.startswith("."))
+
+
+class RecordingsLayout:
+    """The recordings tree under ``root`` (see the module docstring)."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"RecordingsLayout({str(self.root)!r})"
+
+    # -- paths --
+
+    def day_dir(self, day: date) -> Path:
+        """``{root}/YYYY-MM-DD``."""
+        return self.root / format_day(day)
+
+    def index_path(self, day: date) -> Path:
+        return self.day_dir(day) / INDEX_NAME
+
+    def game_path(self, game: GameRecording | GameMeta) -> Path:
+        """Where a game belongs: its start date's folder, named from its start time and id."""
+        meta = game.meta if isinstance(game, GameRecording) else game
+        name = game_file_name(meta.game_id, meta.start_time)
+        return ensure_inside(self.root, self.day_dir(meta.day) / GAMES_DIR / name)
+
+    def session_path(self, session: SessionRecording | SessionMeta) -> Path:
+        """Where a session belongs: its start date's folder, named from its start time and username."""
+        meta = session.meta if isinstance(session, SessionRecording) else session
+        name = session_file_name(meta.username, meta.session_start)
+        return ensure_inside(self.root, self.day_dir(meta.day) / SESSIONS_DIR / name)
+
+    # -- listing --
+
+    def days(self) -> list[Path]:
+        """The day folders under the root, oldest first."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p for p in self.root.iterdir() if is_day_dir(p))
+
+    def game_files(self, day_dir: Path | None = None) -> list[Path]:
+        """Game files of one day folder, or of every day when ``day_dir`` is None; in time order."""
+        days = [Path(day_dir)] if day_dir is not None else self.days()
+        return [p for d in days for p in _listing(d / GAMES_DIR, GAME_SUFFIX)]
+
+    def session_files(self, day_dir: Path | None = None) -> list[Path]:
+        """Session files of one day folder, or of every day; in time order within a day."""
+        days = [Path(day_dir)] if day_dir is not None else self.days()
+        return [p for d in days for p in _listing(d / SESSIONS_DIR, SESSION_SUFFIX)]
+
+    def iter_games(self, on_error: OnError | None = None) -> Iterator[GameRecording]:
+        """Every game under the root, oldest first.
+
+        A file that breaks the format raises :class:`RecordingFormatError`, unless ``on_error`` is given:
+        then it is called with the path and the error, and the file is skipped.
+        """
+        for path in self.game_files():
+            try:
+                yield read_game(path)
+            except RecordingFormatError as exc:
+                if on_error is None:
+                    raise
+                on_error(path, exc)
+
+    def iter_sessions(self, on_error: OnError | None = None) -> Iterator[SessionRecording]:
+        """Every session under the root, oldest day first (errors as in :meth:`iter_games`)."""
+        for path in self.session_files():
+            try:
+                yield read_session(path)
+            except RecordingFormatError as exc:
+                if on_error is None:
+                    raise
+                on_error(path, exc)
+
+    def find_game(self, game_id: str) -> Path | None:
+        """The file of game ``game_id`` anywhere under the root, or None."""
+        suffix = check_game_id(game_id).split("-", 1)[1][:8]
+        for path in self.game_files():
+            if path.name.endswith(f"_{suffix}{GAME_SUFFIX}") and read_game(path).meta.game_id == game_id:
+                return path
+        return None
+
+    # -- writing --
+
+    def write_game(self, game: GameRecording, *, overwrite: bool = False) -> Path:
+        """Write ``game`` where it belongs, atomically; returns the path.
+
+        An existing file for the same game id is replaced (e.g. once the seed has verified it). A file of a
+        *different* game at that path, or an unreadable one, raises :class:`RecordingConflictError` unless
+        ``overwrite`` is true.
+        """
+        path = self.game_path(game)
+        data = _bytes_for(path, game)
+        if path.exists() and not overwrite:
+            try:
+                existing = read_game(path).meta.game_id
+            except (RecordingFormatError, OSError) as exc:
+                raise RecordingConflictError(
+                    f"{path} exists and is not a readable game file ({exc})"
+                ) from None
+            if existing != game.meta.game_id:
+                raise RecordingConflictError(f"{path} holds game {existing}, not {game.meta.game_id}")
+        ensure_dir(path.parent)
+        atomic_write_bytes(path, data)
+        return path
+
+    def write_session(self, session: SessionRecording, *, overwrite: bool = False) -> Path:
+        """Write ``session`` where it belongs, atomically; returns the path.
+
+        The same session (same player id and start time) is replaced, e.g. as it grows; any other file at
+        that path raises :class:`RecordingConflictError` unless ``overwrite`` is true.
+        """
+        path = self.session_path(session)
+        data = _bytes_for(path, session)
+        if path.exists() and not overwrite:
+            try:
+                old = read_session(path).meta
+            except (RecordingFormatError, OSError) as exc:
+                raise RecordingConflictError(
+                    f"{path} exists and is not a readable session file ({exc})"
+                ) from None
+            new = session.meta
+            if (old.player_id, old.session_start) != (new.player_id, new.session_start):
+                raise RecordingConflictError(
+                    f"{path} holds another session (player {old.player_id}, started {old.session_start})"
+                )
+        ensure_dir(path.parent)
+        atomic_write_bytes(path, data)
+        return path
+
+    def cleanup_temp_files(self, min_age_seconds: float = 60.0) -> list[Path]:
+        """Remove temporary files a crash left anywhere under the root (older than ``min_age_seconds``)."""
+        if not self.root.is_dir():
+            return []
+        return cleanup_temp_files(self.root, min_age_seconds)

@@ -1,0 +1,93 @@
+"""File names built from outside input, made safe.
+
+- Game files: ``{YYYYMMDDTHHMMSS}_{8 hex}.game.json`` from the start time (UTC) and the first 8 hex digits
+  of the game id's suffix; the id must match ``^\\d{8}-[0-9a-f]{16}$``, else :class:`UnsafePathError`.
+- Session files: ``{YYYYMMDDTHHMMSS}_{safe username}_session.json``.
+- :func:`safe_name` turns any text (a username) into a name of ASCII letters, digits, ``-`` and ``_``:
+  never empty, at most ``max_chars`` + 9 characters, no dots (so no ``..``, no leading dot, no
+  extension games), no separators or control characters, no Windows device names. Whenever the text had
+  to change, an 8-hex SHA-256 suffix of the original text is appended, so different names that sanitise
+  alike (``a/b``, ``a b``, ``a?b``) still get different file names.
+- :func:`ensure_inside` resolves a path (following ``..`` and symlinks) and refuses it unless it lies in
+  the recordings root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from pathlib import Path
+
+from recorder.files.errors import UnsafePathError
+from recorder.files.fields import GAME_ID_RE, normalize_time
+
+MAX_NAME_CHARS = 48
+GAME_SUFFIX = ".game.json"
+SESSION_SUFFIX = "_session.json"
+GAME_FILE_RE = re.compile(r"\d{8}T\d{6}_[0-9a-f]{8}\.game\.json", re.ASCII)
+SESSION_FILE_RE = re.compile(r"\d{8}T\d{6}_[A-Za-z0-9_-]{1,64}_session\.json", re.ASCII)
+
+_UNSAFE_RUN = re.compile(r"[^A-Za-z0-9_-]+", re.ASCII)
+_WINDOWS_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
+    + [f"{prefix}{n}" for prefix in ("COM", "LPT") for n in "0123456789"]
+)
+
+
+def safe_name(text: str, max_chars: int = MAX_NAME_CHARS, empty: str = "unnamed") -> str:
+    """A file-name-safe rendering of ``text`` (see the module docstring); deterministic."""
+    if not isinstance(text, str):
+        raise TypeError(f"expected a str, got {type(text).__name__}")
+    if max_chars < 1:
+        raise ValueError("max_chars must be >= 1")
+    cleaned = _UNSAFE_RUN.sub("-", text).strip("-")[:max_chars].rstrip("-")
+    changed = cleaned != text or cleaned.upper() in _WINDOWS_DEVICES
+    if not cleaned:  # "" itself included: it must not collide with a user actually named "unnamed"
+        cleaned, changed = empty, True
+    if changed:
+        # surrogatepass: a username with a lone surrogate (legal in JSON text) must still hash.
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        cleaned = f"{cleaned}-{digest}"
+    return cleaned
+
+
+def time_stamp(moment: datetime) -> str:
+    """``YYYYMMDDTHHMMSS`` of a time, in UTC (the prefix of every recording file name)."""
+    m = normalize_time(moment)
+    return f"{m.year:04d}{m.month:02d}{m.day:02d}T{m.hour:02d}{m.minute:02d}{m.second:02d}"
+
+
+def check_game_id(game_id: object) -> str:
+    """The game id itself if it is well formed (``YYYYMMDD-`` + 16 lowercase hex), else UnsafePathError."""
+    if not isinstance(game_id, str) or not GAME_ID_RE.fullmatch(game_id):
+        raise UnsafePathError(
+            f"not a game id (YYYYMMDD-<16 lowercase hex>), refusing to name a file: {game_id!r}"
+        )
+    return game_id
+
+
+def game_file_name(game_id: str, start_time: datetime) -> str:
+    """``{YYYYMMDDTHHMMSS}_{8 hex}.game.json``."""
+    suffix = check_game_id(game_id).split("-", 1)[1][:8]
+    return f"{time_stamp(start_time)}_{suffix}{GAME_SUFFIX}"
+
+
+def session_file_name(username: str, session_start: datetime) -> str:
+    """``{YYYYMMDDTHHMMSS}_{safe username}_session.json``."""
+    return f"{time_stamp(session_start)}_{safe_name(username)}{SESSION_SUFFIX}"
+
+
+def ensure_inside(root: Path | str, path: Path | str) -> Path:
+    """``path`` (absolute, or relative to ``root``) if it resolves to somewhere inside ``root``.
+
+    Raises :class:`UnsafePathError` otherwise. The returned path is ``root``-based, not resolved, so it
+    reads like the caller's paths.
+    """
+    root = Path(root)
+    target = Path(path) if Path(path).is_absolute() else root / path
+    root_resolved = root.resolve()
+    resolved = target.resolve()
+    if resolved != root_resolved and root_resolved not in resolved.parents:
+        raise UnsafePathError(f"{path} is outside the recordings root {root}")
+    return target

@@ -1,0 +1,170 @@
+"""Session files: one player's actions, game after game.
+
+``recordings/YYYY-MM-DD/sessions/{YYYYMMDDTHHMMSS}_{safe username}_session.json``::
+
+    {
+      "meta": {
+        "player_id": "did:privy:cmbmoqwxf00uxk40movpxyhjw",
+        "username": "Zer02Her0",                       raw, as the server spells it (may be any text)
+        "session_start": "2025-12-12T22:16:58.000Z",
+        "session_end": "2025-12-12T22:18:20.500Z",     >= session_start
+        -- optional additions: absent when unknown, never null --
+        "games_played": 2,                              >= the number of distinct games in actions
+        "verification": {"player_updates_checked": 14, "drift_count": 0, "max_drift_lamports": 0},
+        "source": "live",                               live | ingest
+        "authenticated": true,                          recorded from the player's own socket
+        "recorder_version": "0.1.0"
+      },
+      "actions": [
+        {
+          "game_id": "20251212-25dcb17086a24ad7",
+          "tick": 7,
+          "timestamp": "2025-12-12T22:17:21.365Z",
+          "action": "SELL",                             an ActionKind
+          "amount": "4.158855049",                      SOL (9 decimals): spent (BUY), received (SELL,
+                                                        LIQUIDATION), staked (SIDEBET_PLACE, SIDEBET_LOSE),
+                                                        paid out (SIDEBET_WIN)
+          "price": "0.8317710102714284",                the price the action executed at
+          "balance_after": "12.000000000",              SOL balance after the action
+          "position_qty_after": "0.000000000",          tokens held after the action
+          "entry_price": null,                          average cost of the position after, null when flat
+          "pnl": "-0.841144951",                        the player's profit and loss in this game so far, SOL
+          -- optional additions --
+          "qty": "5.000000000",                         tokens bought or sold
+          "fraction": "1.0",                            part of the position sold (SELL)
+          "trade_id": "9d33997e-2bad-4893-9de5-8e8ec708891a"
+        }
+      ]
+    }
+
+Unknown keys (in ``meta``, in an action, at the top) are kept verbatim on read and write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from enum import StrEnum
+from typing import Self
+
+from pydantic import model_validator
+
+from recorder.files.base import RecordModel
+from recorder.files.fields import (
+    Fraction,
+    GameId,
+    Lamports,
+    NanoTokens,
+    NonEmptyText,
+    NonNegInt,
+    NonNegLamports,
+    Price,
+    StrictFlag,
+    StrictText,
+    UtcTime,
+    field_error,
+)
+
+
+class ActionKind(StrEnum):
+    """What a player did. New kinds are new members; a file with a kind this version lacks is refused."""
+
+    BUY = "BUY"
+    SELL = "SELL"
+    SIDEBET_PLACE = "SIDEBET_PLACE"
+    SIDEBET_WIN = "SIDEBET_WIN"
+    SIDEBET_LOSE = "SIDEBET_LOSE"
+    LIQUIDATION = "LIQUIDATION"  # the forced sale of the open position at the rug
+
+
+class SessionSource(StrEnum):
+    """How the session came to be recorded."""
+
+    LIVE = "live"  # from the feed (and the player's own socket when authenticated)
+    INGEST = "ingest"  # converted offline from a capture
+
+
+class SessionVerification(RecordModel):
+    """How the recorded state was checked against the server's own ``playerUpdate`` messages."""
+
+    player_updates_checked: NonNegInt
+    drift_count: NonNegInt  # updates whose balance or position differed from ours
+    max_drift_lamports: NonNegInt  # the largest difference seen, in lamports (or nano-tokens)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.drift_count > self.player_updates_checked:
+            raise field_error("drift_count", "is more than player_updates_checked")
+        return self
+
+
+class SessionAction(RecordModel):
+    """One action of a session (see the module docstring for the file form)."""
+
+    game_id: GameId
+    tick: NonNegInt
+    timestamp: UtcTime
+    action: ActionKind
+    amount: NonNegLamports
+    price: Price
+    balance_after: NonNegLamports
+    position_qty_after: NanoTokens
+    entry_price: Price | None
+    pnl: Lamports
+    qty: NanoTokens | None = None
+    fraction: Fraction | None = None
+    trade_id: NonEmptyText | None = None
+
+
+class SessionMeta(RecordModel):
+    """The ``meta`` object of a session file."""
+
+    player_id: NonEmptyText
+    username: StrictText
+    session_start: UtcTime
+    session_end: UtcTime
+    games_played: NonNegInt | None = None
+    verification: SessionVerification | None = None
+    source: SessionSource | None = None
+    authenticated: StrictFlag | None = None
+    recorder_version: NonEmptyText | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.session_end < self.session_start:
+            raise field_error("session_end", "is before session_start")
+        return self
+
+    @property
+    def day(self) -> date:
+        """The UTC date of the start: the day folder the session belongs in."""
+        return self.session_start.date()
+
+
+class SessionRecording(RecordModel):
+    """A session file: ``meta`` and ``actions`` in the order they happened."""
+
+    meta: SessionMeta
+    actions: tuple[SessionAction, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        played = self.meta.games_played
+        distinct = len(self.game_ids)
+        if played is not None and played < distinct:
+            raise field_error("meta.games_played", f"{played}, but the actions touch {distinct} games")
+        return self
+
+    @property
+    def game_ids(self) -> tuple[str, ...]:
+        """The games the actions touch, in order of first appearance."""
+        return tuple(dict.fromkeys(a.game_id for a in self.actions))
+
+    @property
+    def games_played(self) -> int:
+        """``meta.games_played`` when recorded, else the number of distinct games in the actions."""
+        return self.meta.games_played if self.meta.games_played is not None else len(self.game_ids)
+
+    def actions_in(self, game_id: str) -> Iterator[SessionAction]:
+        """The actions of one game, in order."""
+        return (a for a in self.actions if a.game_id == game_id)

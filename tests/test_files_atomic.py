@@ -1,0 +1,144 @@
+"""Atomic writing: a reader never sees half a file; a crash leaves the old file or the new one."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from test_files_common import small_game
+
+from recorder.files import (
+    RecordingConflictError,
+    RecordingFormatError,
+    RecordingsLayout,
+    atomic_write_bytes,
+    build_index,
+    cleanup_temp_files,
+    is_temp_file,
+    read_game,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_atomic_write_replaces_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    target = tmp_path / "f.json"
+    atomic_write_bytes(target, b"old\n")
+    atomic_write_bytes(target, b"new\n")
+    assert target.read_bytes() == b"new\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
+    assert len(synced) == 4  # the file and its directory, twice
+    umask = os.umask(0)
+    os.umask(umask)
+    # permissions like an ordinary new file (mkstemp would give 0600)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+
+
+def test_failure_before_rename_keeps_the_old_file(tmp_path, monkeypatch):
+    layout = RecordingsLayout(tmp_path)
+    game = small_game()
+    path = layout.write_game(game)
+    before = path.read_bytes()
+
+    def crash(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        layout.write_game(game.replace(meta=game.meta.replace(trade_count=5)))
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # the temporary file was removed
+
+
+def test_killed_writer_leaves_old_file_and_a_stray_temp_file(tmp_path):
+    """A real process dies between writing the temporary file and renaming it."""
+    layout = RecordingsLayout(tmp_path)
+    path = layout.write_game(small_game())
+    before = path.read_bytes()
+    script = textwrap.dedent(
+        f"""
+        import os
+        from recorder.files import RecordingsLayout, read_game
+        game = read_game({str(path)!r})
+        os.replace = lambda src, dst: os._exit(9)   # the power goes out right before the rename
+        RecordingsLayout({str(tmp_path)!r}).write_game(game.replace(meta=game.meta.replace(trade_count=7)))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, timeout=60)
+    assert done.returncode == 9, done.stderr.decode()
+    assert path.read_bytes() == before
+    strays = [p for p in path.parent.iterdir() if p != path]
+    assert len(strays) == 1 and is_temp_file(strays[0]) and strays[0].name.startswith(f".{path.name}.")
+    # readers and the index ignore it; cleanup removes it
+    assert layout.game_files() == [path]
+    index, problems = build_index(path.parent.parent)
+    assert len(index.games) == 1 and problems == []
+    assert cleanup_temp_files(tmp_path, min_age_seconds=3600) == []  # too young: maybe a write in progress
+    assert layout.cleanup_temp_files(min_age_seconds=0) == strays
+    assert sorted(path.parent.iterdir()) == [path]
+
+
+def test_reader_never_sees_a_partial_file(tmp_path):
+    """Concurrent readers only ever see a whole old or whole new file."""
+    import threading
+
+    layout = RecordingsLayout(tmp_path)
+    games = [small_game(trade_count=n) for n in range(2)]
+    path = layout.write_game(games[0])
+    stop = threading.Event()
+    errors: list[Exception] = []
+
+    def writer() -> None:
+        n = 0
+        while not stop.is_set():
+            layout.write_game(games[n % 2])
+            n += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(200):
+            try:
+                assert read_game(path) in games
+            except RecordingFormatError as exc:  # pragma: no cover - would be the bug
+                errors.append(exc)
+    finally:
+        stop.set()
+        thread.join()
+    assert errors == []
+
+
+def test_invalid_documents_are_never_written(tmp_path):
+    layout = RecordingsLayout(tmp_path)
+    game = small_game()
+    object.__setattr__(game.meta, "duration_ticks", 4)
+    with pytest.raises(RecordingFormatError, match=r"\.game\.json: meta\.duration_ticks: expected 3"):
+        layout.write_game(game)
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
+def test_writes_never_replace_another_game_or_session(tmp_path):
+    layout = RecordingsLayout(tmp_path)
+    game = small_game()
+    path = layout.write_game(game)
+    # same game again (e.g. now verified): replaced
+    layout.write_game(game.replace(meta=game.meta.replace(trade_count=1)))
+    assert read_game(path).meta.trade_count == 1
+    # another game whose name collides (same second, same first 8 hex): refused
+    other = small_game(game_id="20251212-01234567ffffffff")
+    assert layout.game_path(other) == path
+    with pytest.raises(RecordingConflictError, match="holds game 20251212-0123456789abcdef"):
+        layout.write_game(other)
+    path.write_bytes(b"garbage")
+    with pytest.raises(RecordingConflictError, match="not a readable game file"):
+        layout.write_game(game)
+    layout.write_game(game, overwrite=True)
+    assert read_game(path) == game
