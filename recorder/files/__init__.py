@@ -21,7 +21,7 @@ the field. Typical use::
 """
 
 from recorder.files.errors import RecordingConflictError, RecordingFormatError, UnsafePathError
-from recorder.files.fields import format_time, parse_time, to_ms, utc_from_ms, utc_now
+from recorder.files.fields import format_day, format_time, parse_day, parse_time, to_ms, utc_from_ms, utc_now
 from recorder.files.game import GameMeta, GameRecording, GameSource, PriceSource, VerificationDetail
 from recorder.files.index import (
     DayReport,
@@ -32,6 +32,7 @@ from recorder.files.index import (
     day_dirs,
     index_status,
     load_index,
+    read_checked,
     read_index,
     rebuild_all,
     rebuild_index,
@@ -60,6 +61,9 @@ from recorder.files.session import (
 )
 
 __all__ = [
+    "read_checked",
+    "parse_day",
+    "format_day",
     "GAMES_DIR",
     "INDEX_NAME",
     "SESSIONS_DIR",

@@ -107,8 +107,12 @@ def _short_error(exc: Exception) -> str:
     return str(exc)
 
 
-def _read_checked(layout: RecordingsLayout, path: Path, kind: type) -> tuple[bytes, object]:
-    """Read a listed file: a regular file inside the root, valid, and at the place its content names."""
+def read_checked(layout: RecordingsLayout, path: Path, kind: type) -> tuple[bytes, object]:
+    """Read a listed file: a regular file inside the root, valid, and at the place its content names.
+
+    Raises ``RecordingFormatError`` (invalid content), ``UnsafePathError`` (outside the root, not a regular
+    file, misplaced) or ``OSError``.
+    """
     ensure_inside(layout.root, path)  # a symlink may point elsewhere in the root, never outside it
     if not path.is_file():
         raise UnsafePathError("not a regular file")
@@ -144,7 +148,7 @@ def build_index(day_dir: Path | str) -> tuple[DailyIndex, list[FileProblem]]:
     seen_games: dict[str, str] = {}
     for path in layout.game_files(day_dir):
         try:
-            data, game = _read_checked(layout, path, GameRecording)
+            data, game = read_checked(layout, path, GameRecording)
             assert isinstance(game, GameRecording)
             if game.meta.game_id in seen_games:
                 raise UnsafePathError(
@@ -172,7 +176,7 @@ def build_index(day_dir: Path | str) -> tuple[DailyIndex, list[FileProblem]]:
     sessions: list[IndexSessionEntry] = []
     for path in layout.session_files(day_dir):
         try:
-            data, session = _read_checked(layout, path, SessionRecording)
+            data, session = read_checked(layout, path, SessionRecording)
             assert isinstance(session, SessionRecording)
         except (RecordingFormatError, UnsafePathError, OSError) as exc:
             exclude(path, exc)
