@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from rugs_env.cli.common import CliError
 
 # Module names under rugs_env.cli, in the order `rugs --help` lists them.
-COMMANDS: tuple[str, ...] = ("prng", "index", "verify", "games")
+COMMANDS: tuple[str, ...] = ("prng", "index", "serve", "verify", "games")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,182 @@
+"""Faults: each one unit-tested on its own, then all of them at once for 500 games over real sockets.
+
+The soak run must leave the server running and its ground truth consistent: every game regenerates from its
+revealed seed, every ledger balances (no money created), and the clients did see the faults (drops,
+duplicates, reorders, malformed messages, disconnects) while the server counted them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import random
+import re
+import time
+from typing import Any
+
+import aiohttp
+import pytest
+
+from rugs_env.server import FaultConfig, RugsServer, ServerConfig
+from rugs_env.server.faults import ConnectionFaults, malformed_copy
+
+STATE_PREFIX = '42["gameStateUpdate",'
+TICK_RE = re.compile(r'"tickCount":(\d+)')
+GAME_RE = re.compile(r'"gameId":"([^"]+)"')
+STATE = {
+    "gameId": "20250101-0000000000000001",
+    "cooldownTimer": 100,
+    "cooldownPaused": False,
+    "allowPreRoundBuys": True,
+    "leaderboard": [],
+    "connectedPlayers": 3,
+    "provablyFair": {"version": "v3"},
+}
+
+
+def route_many(cfg: FaultConfig, seed: int, n: int = 4000) -> tuple[list[Any], ConnectionFaults]:
+    faults = ConnectionFaults(cfg, random.Random(seed), 0.0)
+    out: list[Any] = []
+    for i in range(n):
+        out += faults.route(i, STATE, lambda bad: ("bad", json.dumps(bad)))
+    return out, faults
+
+
+def test_each_fault_alone() -> None:
+    out, f = route_many(FaultConfig(drop_rate=0.1), 1)
+    assert len(out) == 4000 - f.dropped and 300 < f.dropped < 500 and out == sorted(out)
+    out, f = route_many(FaultConfig(duplicate_rate=0.1), 1)
+    assert len(out) == 4000 + f.duplicated and 300 < f.duplicated < 500 and out == sorted(out)
+    out, f = route_many(FaultConfig(reorder_rate=0.1), 1)
+    assert sorted(out) == list(range(4000)) and out != sorted(out) and 300 < f.reordered < 500
+    assert all(abs(v - i) <= 1 for i, v in enumerate(out))  # held back behind the next one only
+    out, f = route_many(FaultConfig(malformed_rate=0.1), 1)
+    bad = [x for x in out if isinstance(x, tuple)]
+    assert len(bad) == f.malformed and 300 < f.malformed < 500
+    assert [x for x in out if not isinstance(x, tuple)] == list(range(4000))
+    assert route_many(FaultConfig.everything(), 7)[0] == route_many(FaultConfig.everything(), 7)[0]
+
+
+def test_malformed_copies_are_broken_in_every_way() -> None:
+    rng = random.Random(3)
+    copies = [malformed_copy(STATE, rng) for _ in range(300)]
+    assert any(not isinstance(c, dict) for c in copies)  # garbage
+    dicts = [c for c in copies if isinstance(c, dict)]
+    assert any(len(c) < len(STATE) for c in dicts)  # a field missing
+    assert any(len(c) == len(STATE) and c != STATE for c in dicts)  # a field of the wrong type
+    assert STATE["leaderboard"] == [] and len(STATE) == 7  # the original is untouched
+
+
+def test_disconnect_schedule() -> None:
+    f = ConnectionFaults(FaultConfig(disconnect_every_s=30), random.Random(1), 100.0)
+    assert f.disconnect_at is not None and 115.0 <= f.disconnect_at <= 145.0
+    assert not f.disconnect_due(f.disconnect_at - 0.1) and f.disconnect_due(f.disconnect_at)
+
+
+class SoakClient:
+    """A light Socket.IO client that reconnects whenever the server drops it, and sorts what it gets."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        self.connections = 0
+        self.states = 0
+        self.malformed = 0
+        self.ticks: list[tuple[str, int]] = []
+
+    async def run(self, stop: asyncio.Event) -> None:
+        async with aiohttp.ClientSession() as session:
+            while not stop.is_set():
+                try:
+                    await self._once(session, stop)
+                except (TimeoutError, aiohttp.ClientError, OSError):
+                    await asyncio.sleep(0.01)
+
+    async def _once(self, session: aiohttp.ClientSession, stop: asyncio.Event) -> None:
+        async with session.ws_connect(self.url, max_msg_size=0) as ws:
+            await ws.receive_str()
+            await ws.send_str("40")
+            self.connections += 1
+            while not stop.is_set():
+                msg = await ws.receive()
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    return
+                data = msg.data
+                if data == "2":
+                    await ws.send_str("3")
+                elif data.startswith(STATE_PREFIX):
+                    self.states += 1
+                    body = data[len(STATE_PREFIX) :]
+                    if not body.startswith("{") or '"gameId":"' not in body:
+                        self.malformed += 1  # garbage, or a state without its game id
+                    elif '"tradeCount":' in body:  # an active-tick message: note (game, tick) cheaply
+                        tick = TICK_RE.search(body)
+                        game = GAME_RE.search(body)
+                        if tick and game:
+                            self.ticks.append((game.group(1), int(tick.group(1))))
+
+
+async def soak(games: int) -> tuple[RugsServer, list[SoakClient], float]:
+    faults = FaultConfig(
+        drop_rate=0.05,
+        duplicate_rate=0.05,
+        reorder_rate=0.05,
+        malformed_rate=0.02,
+        disconnect_every_s=120.0,
+        pause_every_s=300.0,
+        pause_duration_s=5.0,
+    )
+    config = ServerConfig(speed=math.inf, seed=2024, bots=4, max_games=games, faults=faults)
+    stop = asyncio.Event()
+    started = time.perf_counter()
+    async with RugsServer(config) as server:
+        clients = [SoakClient(server.url) for _ in range(2)]
+        tasks = [asyncio.create_task(c.run(stop)) for c in clients]
+        await server.wait_finished(timeout=170)
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return server, clients, time.perf_counter() - started
+
+
+@pytest.mark.slow
+def test_500_games_with_every_fault() -> None:
+    server, clients, seconds = asyncio.run(soak(500))
+    assert server.clock_error is None
+    played = server.truth.games(include_prefilled=False, finished_only=True)
+    assert len(played) == 500
+    assert server.engine.audit() == []  # every game verifies from its seed; every ledger balances
+    assert sum(len(g.trades) for g in played) > 1000 and sum(len(g.sidebets) for g in played) > 100
+    counters = server.app.hub.counters
+    assert counters.fault_disconnects >= 20
+    assert all(counters.faults[name] > 0 for name in ("dropped", "duplicated", "reordered", "malformed"))
+    assert all(c.connections >= 10 and c.malformed > 0 and c.states > 1000 for c in clients)
+    # the faults showed on the wire: some ticks arrived twice, some out of order
+    for c in clients:
+        assert len(set(c.ticks)) < len(c.ticks)
+        assert any(b[0] == a[0] and b[1] < a[1] for a, b in zip(c.ticks, c.ticks[1:], strict=False))
+    assert server.app.errors == 0
+    print(
+        f"500 games with every fault: {seconds:.1f} s, {server.frames} steps, "
+        f"{counters.fault_disconnects} fault disconnects"
+    )
+
+
+async def stalled_client_run() -> RugsServer:
+    config = ServerConfig(speed=math.inf, seed=3, bots=2, max_games=12, client_backlog_limit=20)
+    async with RugsServer(config) as server, aiohttp.ClientSession() as session:
+        url = server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        async with session.ws_connect(url) as ws:
+            await ws.receive_str()
+            await ws.send_str("40")  # connected... and never reads again
+            await server.wait_finished(timeout=120)
+    return server
+
+
+def test_a_client_that_stops_reading_is_skipped_then_dropped() -> None:
+    server = asyncio.run(stalled_client_run())
+    counters = server.app.hub.counters
+    assert counters.skipped_slow > 0  # its state messages were skipped instead of queued...
+    assert counters.slow_disconnects <= 1  # ... and if the backlog still grew, it was cut off
+    assert server.clock_error is None and server.engine.audit() == []
