@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.rugs-setup-done
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo test bench bench-env lint clean
 
 $(STAMP): pyproject.toml scripts/setup.sh
 	./scripts/setup.sh
@@ -18,6 +18,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) scripts/bench_prng.py
+
+# gym-anytrading is the speed reference only: installed into the venv here, never a project dependency
+bench-env: $(STAMP)
+	$(VENV)/bin/pip install -q gym-anytrading
+	$(PY) scripts/bench_env.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rugs_env recorder tests scripts

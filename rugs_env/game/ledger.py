@@ -55,6 +55,11 @@ Reading the account (all integers; ``price=None`` means the clock's price):
   (floats): ``cash, positionQty, avgCost, totalInvested, cumulativePnL, pnl, regularPnl, sidebetPnl,
   shortPnl, pnlPercent, hasActiveTrades, sidebetActive, sideBet``.
 
+Implementation note: the account lives in a mutable :class:`~rugs_env.game.ledger_types.AccountFields`
+that an order changes only once it has been validated and fully computed (so a rejected order still changes
+nothing); ``snapshot()`` freezes it into a ``LedgerState``. This spares the environments' hot path a frozen
+copy per tick and per order.
+
 A :class:`Fill` maps onto a session action of the recording format: ``balance_after = cash_after``,
 ``position_qty_after``, ``entry_price = avg_cost_after``, ``pnl = game_pnl_after``. Errors and their codes:
 :mod:`rugs_env.game.ledger_errors`.
@@ -63,8 +68,7 @@ A :class:`Fill` maps onto a session action of the recording format: ``balance_af
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
-from typing import Any
+from math import floor
 
 from rugs_env.game.constants import DEFAULT_MAX_BET_LAMPORTS, MIN_BET_LAMPORTS, PRESALE_PRICE
 from rugs_env.game.ledger_checks import (
@@ -90,25 +94,25 @@ from rugs_env.game.ledger_errors import (
     PresaleSell,
     SidebetActive,
 )
-from rugs_env.game.ledger_math import avg_cost_nano, fraction_qty, sell_proceeds
-from rugs_env.game.ledger_steps import (
-    Step,
-    buy_step,
-    guarded,
-    player_update_of,
-    regular_pnl_of,
-    sell_step,
-    settle_sidebet,
-    sidebet_step,
+from rugs_env.game.ledger_math import (
+    blend_avg_price,
+    buy_qty,
+    cost_of_sold,
+    fraction_qty,
+    sell_proceeds,
 )
-from rugs_env.game.ledger_types import Fill, FillKind, LedgerState, Phase, Sidebet
-from rugs_env.game.money import from_nano
+from rugs_env.game.ledger_steps import guarded, make_fill
+from rugs_env.game.ledger_types import AccountFields, Fill, FillKind, LedgerState, Phase, Sidebet
+from rugs_env.game.ledger_view import LedgerView
+from rugs_env.game.money import NANO, from_nano
+
+_OPEN = (Phase.PRESALE, Phase.ACTIVE)
 
 
-class Ledger:
+class Ledger(LedgerView):
     """One player's account; see the module docstring for the whole API."""
 
-    __slots__ = ("_s",)
+    __slots__ = ("_a",)
 
     def __init__(
         self, cash: int = 0, *, min_bet: int = MIN_BET_LAMPORTS, max_bet: int = DEFAULT_MAX_BET_LAMPORTS
@@ -118,178 +122,117 @@ class Ledger:
         max_bet = check_lamports(max_bet, "max_bet")
         if max_bet < min_bet:
             raise InvalidAmount(f"max_bet {max_bet} is below min_bet {min_bet}")
-        self._s = LedgerState(cash=cash, min_bet=min_bet, max_bet=max_bet)
+        self._a = AccountFields(LedgerState(cash=cash, min_bet=min_bet, max_bet=max_bet))
 
     # -- snapshots ----------------------------------------------------------------------------------------
     def snapshot(self) -> LedgerState:
         """The whole account as an immutable, comparable value."""
-        return self._s
+        return self._a.freeze()
 
     @classmethod
     def restore(cls, state: LedgerState) -> Ledger:
         """A ledger in exactly the given state (e.g. from :meth:`snapshot`)."""
         ledger = cls.__new__(cls)
-        ledger._s = state
+        ledger._a = AccountFields(state)
         return ledger
 
     def __repr__(self) -> str:
-        return f"Ledger({self._s!r})"
-
-    # -- read-only views (lamports / nano-tokens) ---------------------------------------------------------
-    @property
-    def cash(self) -> int:
-        """Cash, lamports."""
-        return self._s.cash
-
-    @property
-    def phase(self) -> Phase:
-        """The game phase."""
-        return self._s.phase
-
-    @property
-    def game_id(self) -> str | None:
-        """The current game's id (None before the first game)."""
-        return self._s.game_id
-
-    @property
-    def tick(self) -> int:
-        """The clock's tick (0 in presale)."""
-        return self._s.tick
-
-    @property
-    def price(self) -> float:
-        """The clock's price (1.0 in presale)."""
-        return self._s.price
-
-    @property
-    def position_qty(self) -> int:
-        """Tokens held, nano-tokens."""
-        return self._s.position_qty
-
-    @property
-    def cost_basis(self) -> int:
-        """SOL cost of the tokens held, lamports (0 when flat)."""
-        return self._s.cost_basis
-
-    @property
-    def avg_price(self) -> float:
-        """The unrounded quantity-weighted entry price (0.0 when flat)."""
-        return self._s.avg_price
-
-    @property
-    def avg_cost(self) -> float:
-        """The average cost as the wire shows it (9 decimals, truncated; 0.0 when flat)."""
-        return from_nano(avg_cost_nano(self._s.avg_price))
-
-    @property
-    def realised_pnl(self) -> int:
-        """This game's realised PnL of sells and liquidation, lamports."""
-        return self._s.realised_pnl
-
-    @property
-    def total_invested(self) -> int:
-        """This game's buys + sidebet stakes, lamports."""
-        return self._s.total_invested
-
-    @property
-    def sidebet_pnl(self) -> int:
-        """This game's settled sidebet PnL (+4x stake per win, -stake per loss), lamports."""
-        return self._s.sidebet_pnl
-
-    @property
-    def sidebet(self) -> Sidebet | None:
-        """The open sidebet, or None."""
-        return self._s.sidebet
-
-    @property
-    def min_bet(self) -> int:
-        """Minimum buy / sidebet, lamports."""
-        return self._s.min_bet
-
-    @property
-    def max_bet(self) -> int:
-        """Maximum buy / sidebet, lamports."""
-        return self._s.max_bet
-
-    def regular_pnl(self, price: float | None = None) -> int:
-        """Realised PnL + mark-to-market of the position at ``price`` (default: the clock's), lamports."""
-        return regular_pnl_of(self._s, self._price_or_clock(price))
-
-    def pnl(self, price: float | None = None) -> int:
-        """The game's PnL at ``price``: regular PnL + settled sidebet PnL, lamports."""
-        return self.regular_pnl(price) + self._s.sidebet_pnl
-
-    def position_value(self, price: float | None = None) -> int:
-        """Lamports a full sale at ``price`` would return (0 when flat)."""
-        return guarded(sell_proceeds, self._s.position_qty, self._price_or_clock(price))
-
-    def net_worth(self, price: float | None = None) -> int:
-        """Cash + position value at ``price`` + the open sidebet's stake, lamports."""
-        bet = self._s.sidebet
-        return self._s.cash + self.position_value(price) + (bet.stake if bet else 0)
-
-    def player_update(self, price: float | None = None) -> dict[str, Any]:
-        """The account's numbers as a playerUpdate / leaderboard row carries them (floats, SOL)."""
-        return player_update_of(self._s, self._price_or_clock(price))
+        return f"Ledger({self.snapshot()!r})"
 
     # -- game phases --------------------------------------------------------------------------------------
     def open_game(self, game_id: str) -> None:
         """Start the presale of a new game (cash carries over, per-game figures restart at 0)."""
         game_id = check_game_id(game_id)
-        s = self._s
-        if s.phase in (Phase.PRESALE, Phase.ACTIVE):
-            raise GameInProgress(f"game {s.game_id} has not rugged yet; cannot open {game_id}")
-        self._s = LedgerState(
-            cash=s.cash, phase=Phase.PRESALE, game_id=game_id, min_bet=s.min_bet, max_bet=s.max_bet
+        a = self._a
+        if a.phase in _OPEN:
+            raise GameInProgress(f"game {a.game_id} has not rugged yet; cannot open {game_id}")
+        self._a = AccountFields(
+            LedgerState(
+                cash=a.cash, phase=Phase.PRESALE, game_id=game_id, min_bet=a.min_bet, max_bet=a.max_bet
+            )
         )
 
     def on_tick(self, tick: int, price: float) -> list[Fill]:
         """Advance the clock to an active ``tick`` at ``price``; returns the fill of an expired sidebet."""
-        s = self._open_state()
+        a = self._open_state()
         tick, price = check_tick(tick), check_price(price)
-        if tick < s.tick:
-            raise InvalidTick(f"tick {tick} is before the ledger's tick {s.tick}")
-        s = replace(s, phase=Phase.ACTIVE, tick=tick, price=price)
-        fills: list[Fill] = []
-        if s.sidebet is not None and tick > s.sidebet.end_tick:
-            s, fill = settle_sidebet(s, won=False)
-            fills.append(fill)
-        self._s = s
-        return fills
+        if tick < a.tick:
+            raise InvalidTick(f"tick {tick} is before the ledger's tick {a.tick}")
+        a.phase, a.tick, a.price = Phase.ACTIVE, tick, price
+        if a.sidebet is not None and tick > a.sidebet.end_tick:
+            return [self._settle_sidebet(won=False)]
+        return []
 
     def rug(self, rug_tick: int, rug_price: float) -> list[Fill]:
         """The game rugs: settle the sidebet, then liquidate the position at ``rug_price``; returns fills."""
-        s = self._open_state()
+        a = self._open_state()
         rug_tick, rug_price = check_tick(rug_tick), check_price(rug_price)
-        if rug_tick < max(1, s.tick):
-            raise InvalidTick(f"rug tick {rug_tick} must be >= 1 and >= the ledger's tick {s.tick}")
-        s = replace(s, tick=rug_tick, price=rug_price)
+        if rug_tick < max(1, a.tick):
+            raise InvalidTick(f"rug tick {rug_tick} must be >= 1 and >= the ledger's tick {a.tick}")
+        # everything that can fail is computed before the account changes
+        proceeds = guarded(sell_proceeds, a.position_qty, rug_price) if a.position_qty else 0
+        a.tick, a.price = rug_tick, rug_price
         fills: list[Fill] = []
-        if s.sidebet is not None:
-            s, fill = settle_sidebet(s, won=s.sidebet.wins(rug_tick))
-            fills.append(fill)
-        if s.position_qty:
-            s, fill = sell_step(s, s.position_qty, rug_tick, rug_price, FillKind.LIQUIDATION)
-            fills.append(fill)
-        self._s = replace(s, phase=Phase.RUGGED)
+        if a.sidebet is not None:
+            fills.append(self._settle_sidebet(won=a.sidebet.wins(rug_tick)))
+        if a.position_qty:
+            qty = a.position_qty
+            fills.append(self._apply_sell(qty, proceeds, rug_tick, rug_price, FillKind.LIQUIDATION))
+        a.phase = Phase.RUGGED
         return fills
 
     # -- orders -------------------------------------------------------------------------------------------
     def buy(self, amount: int, *, tick: int | None = None, price: float | None = None) -> Fill:
         """Spend ``amount`` lamports on tokens at the clock's price (1.0 in presale)."""
-        return self._commit(self._plan_buy(amount, tick, price))
+        a = self._a
+        if (
+            tick is None and price is None and type(amount) is int and a.phase is Phase.ACTIVE
+            and a.min_bet <= amount <= a.max_bet and amount <= a.cash
+        ):  # fmt: skip
+            # fast path: the checks of _plan_buy all pass here, so only its arithmetic remains
+            units, t, p = amount, a.tick, a.price
+            v = units / NANO / p  # buy_qty inline: floor9(from_nano(units) / p); odd values take the call
+            qty = floor(v * 1e9) if v < 1e290 else guarded(buy_qty, units, p)
+            if qty <= 0:
+                raise InvalidAmount(f"{from_nano(units)} SOL buys no token at price {p!r}")
+        else:
+            units, qty, t, p = self._plan_buy(amount, tick, price)
+        a.avg_price = blend_avg_price(a.avg_price, a.position_qty, p, qty)
+        a.cash -= units
+        a.position_qty += qty
+        a.cost_basis += units
+        a.total_invested += units
+        return make_fill(a, FillKind.BUY, t, p, units, qty)
 
     def sell(self, fraction: float = 1.0, *, tick: int | None = None, price: float | None = None) -> Fill:
         """Sell ``fraction`` (0 < f <= 1) of the position; 1.0 closes it exactly."""
-        return self._commit(self._plan_sell(fraction, None, tick, price))
+        a = self._a
+        if (
+            tick is None and price is None and type(fraction) is float and 0.0 < fraction <= 1.0
+            and a.phase is Phase.ACTIVE and a.position_qty
+        ):  # fmt: skip
+            # fast path: the checks of _plan_sell all pass here but the rounding to no token
+            units = fraction_qty(a.position_qty, fraction)
+            if units == 0:
+                raise InvalidAmount(f"{fraction!r} of {a.position_qty} nano-tokens rounds to no token")
+            t, p = a.tick, a.price
+            return self._apply_sell(units, guarded(sell_proceeds, units, p), t, p, FillKind.SELL)
+        units, proceeds, t, p = self._plan_sell(fraction, None, tick, price)
+        return self._apply_sell(units, proceeds, t, p, FillKind.SELL)
 
     def sell_qty(self, qty: int, *, tick: int | None = None, price: float | None = None) -> Fill:
         """Sell exactly ``qty`` nano-tokens of the position."""
-        return self._commit(self._plan_sell(None, qty, tick, price))
+        units, proceeds, t, p = self._plan_sell(None, qty, tick, price)
+        return self._apply_sell(units, proceeds, t, p, FillKind.SELL)
 
     def place_sidebet(self, amount: int, *, tick: int | None = None) -> Fill:
         """Stake ``amount`` lamports on a rug in ``(start, start + 40]``, start = the clock's tick."""
-        return self._commit(self._plan_sidebet(amount, tick))
+        units, t, p = self._plan_sidebet(amount, tick)
+        a = self._a
+        a.cash -= units
+        a.total_invested += units
+        a.sidebet = Sidebet(game_id=a.game_id or "", start_tick=t, stake=units)
+        return make_fill(a, FillKind.SIDEBET_PLACE, t, p, units, 0)
 
     def buy_error(self, amount: int) -> LedgerError | None:
         """The error :meth:`buy` would raise now, or None."""
@@ -307,82 +250,107 @@ class Ledger:
         """The error :meth:`place_sidebet` would raise now, or None."""
         return _error_of(lambda: self._plan_sidebet(amount, None))
 
-    # -- internals: plans validate everything and are pure; only _commit assigns the new state ------------
-    def _commit(self, step: Step) -> Fill:
-        self._s, fill = step
-        return fill
+    # -- internals: plans validate and compute without changing anything; the callers then apply them ------
+    def _apply_sell(self, qty: int, proceeds: int, tick: int, price: float, kind: FillKind) -> Fill:
+        a = self._a
+        cost = cost_of_sold(a.cost_basis, a.position_qty, qty)
+        rest = a.position_qty - qty
+        a.cash += proceeds
+        a.position_qty = rest
+        a.cost_basis -= cost
+        if not rest:
+            a.avg_price = 0.0
+        a.realised_pnl += proceeds - cost
+        return make_fill(a, kind, tick, price, proceeds, qty)
 
-    def _open_state(self) -> LedgerState:
-        s = self._s
-        if s.phase is Phase.IDLE:
+    def _settle_sidebet(self, *, won: bool) -> Fill:
+        """Settle the open sidebet at the clock's (tick, price): a win pays 5x the stake, a loss nothing."""
+        a = self._a
+        bet = a.sidebet
+        a.sidebet = None
+        if won:
+            a.cash += bet.payout
+            a.sidebet_pnl += bet.payout - bet.stake
+            return make_fill(a, FillKind.SIDEBET_WIN, a.tick, a.price, bet.payout, 0)
+        a.sidebet_pnl -= bet.stake
+        return make_fill(a, FillKind.SIDEBET_LOSE, a.tick, a.price, bet.stake, 0)
+
+    def _open_state(self) -> AccountFields:
+        a = self._a
+        phase = a.phase
+        if phase is Phase.IDLE:
             raise NoGame("no game is open: call open_game first")
-        if s.phase is Phase.RUGGED:
-            raise GameOver(f"game {s.game_id} has rugged; open the next game first")
-        return s
+        if phase is Phase.RUGGED:
+            raise GameOver(f"game {a.game_id} has rugged; open the next game first")
+        return a
 
-    def _price_or_clock(self, price: float | None) -> float:
-        return self._s.price if price is None else check_price(price)
-
-    def _execution(self, s: LedgerState, tick: int | None, price: float | None) -> tuple[int, float]:
+    def _execution(self, a: AccountFields, tick: int | None, price: float | None) -> tuple[int, float]:
         """The (tick, price) an order executes at: the clock's, or a late trade's own (never ahead)."""
-        t = s.tick if tick is None else check_tick(tick)
-        p = s.price if price is None else check_price(price)
-        if s.phase is Phase.PRESALE:
+        if tick is None and price is None and a.phase is Phase.ACTIVE:
+            return a.tick, a.price  # the clock: what the checks below would return (fast path)
+        t = a.tick if tick is None else check_tick(tick)
+        p = a.price if price is None else check_price(price)
+        if a.phase is Phase.PRESALE:
             if t != 0:
                 raise InvalidTick(f"presale orders execute at tick 0, got {t}")
             if p != PRESALE_PRICE:
                 raise InvalidPrice(f"presale orders execute at exactly {PRESALE_PRICE}, got {p!r}")
-        elif t > s.tick:
-            raise InvalidTick(f"tick {t} is ahead of the ledger's tick {s.tick}: call on_tick first")
+        elif t > a.tick:
+            raise InvalidTick(f"tick {t} is ahead of the ledger's tick {a.tick}: call on_tick first")
         return t, p
 
     @staticmethod
-    def _check_stake(s: LedgerState, amount: int, what: str) -> None:
+    def _check_stake(a: AccountFields, amount: int, what: str) -> None:
         sol = from_nano(amount)
-        if amount < s.min_bet:
-            raise BelowMinimum(f"{what} of {sol} SOL is below the minimum {from_nano(s.min_bet)}")
-        if amount > s.max_bet:
-            raise AboveMaximum(f"{what} of {sol} SOL is above the maximum {from_nano(s.max_bet)}")
-        if amount > s.cash:
-            raise InsufficientCash(f"{what} of {sol} SOL exceeds the cash {from_nano(s.cash)}")
+        if amount < a.min_bet:
+            raise BelowMinimum(f"{what} of {sol} SOL is below the minimum {from_nano(a.min_bet)}")
+        if amount > a.max_bet:
+            raise AboveMaximum(f"{what} of {sol} SOL is above the maximum {from_nano(a.max_bet)}")
+        if amount > a.cash:
+            raise InsufficientCash(f"{what} of {sol} SOL exceeds the cash {from_nano(a.cash)}")
 
-    def _plan_buy(self, amount: object, tick: int | None, price: float | None) -> Step:
-        s = self._open_state()
+    def _plan_buy(self, amount: object, tick: int | None, price: float | None) -> tuple[int, int, int, float]:
+        a = self._open_state()
         units = check_lamports(amount)
-        t, p = self._execution(s, tick, price)
-        self._check_stake(s, units, "buy")
-        return buy_step(s, units, t, p)
+        t, p = self._execution(a, tick, price)
+        self._check_stake(a, units, "buy")
+        qty = guarded(buy_qty, units, p)
+        if qty <= 0:
+            raise InvalidAmount(f"{from_nano(units)} SOL buys no token at price {p!r}")
+        return units, qty, t, p
 
-    def _plan_sell(self, fraction: object, qty: object, tick: int | None, price: float | None) -> Step:
-        s = self._open_state()
-        if s.phase is Phase.PRESALE:
+    def _plan_sell(
+        self, fraction: object, qty: object, tick: int | None, price: float | None
+    ) -> tuple[int, int, int, float]:
+        a = self._open_state()
+        if a.phase is Phase.PRESALE:
             raise PresaleSell("no sells in presale: presale buys are irrevocable")
         if qty is None:
             frac = check_fraction(fraction)
         else:
             units = check_lamports(qty, "qty")
-        t, p = self._execution(s, tick, price)
-        if s.position_qty == 0:
+        t, p = self._execution(a, tick, price)
+        if a.position_qty == 0:
             raise NoPosition("no tokens to sell")
         if qty is None:
-            units = fraction_qty(s.position_qty, frac)
+            units = fraction_qty(a.position_qty, frac)
             if units == 0:
-                raise InvalidAmount(f"{frac!r} of {s.position_qty} nano-tokens rounds to no token")
-        elif units > s.position_qty:
-            raise InsufficientPosition(f"cannot sell {units} nano-tokens, only {s.position_qty} held")
-        return sell_step(s, units, t, p)
+                raise InvalidAmount(f"{frac!r} of {a.position_qty} nano-tokens rounds to no token")
+        elif units > a.position_qty:
+            raise InsufficientPosition(f"cannot sell {units} nano-tokens, only {a.position_qty} held")
+        return units, guarded(sell_proceeds, units, p), t, p
 
-    def _plan_sidebet(self, amount: object, tick: int | None) -> Step:
-        s = self._open_state()
+    def _plan_sidebet(self, amount: object, tick: int | None) -> tuple[int, int, float]:
+        a = self._open_state()
         units = check_lamports(amount)
-        t, p = self._execution(s, tick, None)
-        if s.sidebet is not None:
-            raise SidebetActive(f"a sidebet is open until tick {s.sidebet.end_tick}")
-        self._check_stake(s, units, "sidebet")
-        return sidebet_step(s, units, t, p)
+        t, p = self._execution(a, tick, None)
+        if a.sidebet is not None:
+            raise SidebetActive(f"a sidebet is open until tick {a.sidebet.end_tick}")
+        self._check_stake(a, units, "sidebet")
+        return units, t, p
 
 
-def _error_of(plan: Callable[[], Step]) -> LedgerError | None:
+def _error_of(plan: Callable[[], object]) -> LedgerError | None:
     try:
         plan()
     except LedgerError as err:

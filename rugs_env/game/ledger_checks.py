@@ -20,6 +20,8 @@ def _describe(value: object) -> str:
 
 def check_lamports(value: object, what: str = "amount", *, allow_zero: bool = False) -> int:
     """An int count of lamports (or nano-tokens) > 0 (>= 0 with ``allow_zero``), else InvalidAmount."""
+    if type(value) is int and (value > 0 or (allow_zero and value == 0)):
+        return value  # fast path for the common case (same result; the ABC checks below are slow)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InvalidAmount(
             f"{what} must be an int count of 1e-9 units (lamports / nano-tokens), got {_describe(value)}"
@@ -32,6 +34,8 @@ def check_lamports(value: object, what: str = "amount", *, allow_zero: bool = Fa
 
 def check_fraction(value: object) -> float:
     """A fraction of the position, ``0 < f <= 1``, as a float; else InvalidAmount."""
+    if type(value) is float and 0.0 < value <= 1.0:
+        return value  # fast path (same result)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidAmount(f"fraction must be a number in (0, 1], got {_describe(value)}")
     try:
@@ -45,6 +49,8 @@ def check_fraction(value: object) -> float:
 
 def check_price(value: object) -> float:
     """A finite price > 0 as a float; else InvalidPrice."""
+    if type(value) is float and 0.0 < value < math.inf:
+        return value  # fast path (same result; NaN fails the comparison and takes the slow path)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidPrice(f"price must be a finite number > 0, got {_describe(value)}")
     try:
@@ -58,6 +64,8 @@ def check_price(value: object) -> float:
 
 def check_tick(value: object) -> int:
     """A tick: an int >= 0; else InvalidTick."""
+    if type(value) is int and value >= 0:
+        return value  # fast path (same result)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 0:
         raise InvalidTick(f"tick must be an int >= 0, got {_describe(value)}")
     return int(value)

@@ -8,7 +8,7 @@ Nothing here mutates anything, which is what makes a rejected order leave the ac
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from math import floor
 from typing import Any
 
 from rugs_env.game.ledger_errors import InvalidAmount, InvalidPrice
@@ -20,8 +20,8 @@ from rugs_env.game.ledger_math import (
     sell_proceeds,
     unrealised_pnl,
 )
-from rugs_env.game.ledger_types import Fill, FillKind, LedgerState, Sidebet
-from rugs_env.game.money import MoneyFormatError, from_nano
+from rugs_env.game.ledger_types import Fill, FillKind, LedgerState, Sidebet, evolve, new_fill
+from rugs_env.game.money import NANO, MoneyFormatError, from_nano
 
 Step = tuple[LedgerState, Fill]
 
@@ -31,7 +31,7 @@ def buy_step(s: LedgerState, amount: int, tick: int, price: float) -> Step:
     qty = guarded(buy_qty, amount, price)
     if qty <= 0:
         raise InvalidAmount(f"{from_nano(amount)} SOL buys no token at price {price!r}")
-    new = replace(
+    new = evolve(
         s,
         cash=s.cash - amount,
         position_qty=s.position_qty + qty,
@@ -47,7 +47,7 @@ def sell_step(s: LedgerState, qty: int, tick: int, price: float, kind: FillKind 
     proceeds = guarded(sell_proceeds, qty, price)
     cost = cost_of_sold(s.cost_basis, s.position_qty, qty)
     rest = s.position_qty - qty
-    new = replace(
+    new = evolve(
         s,
         cash=s.cash + proceeds,
         position_qty=rest,
@@ -61,7 +61,7 @@ def sell_step(s: LedgerState, qty: int, tick: int, price: float, kind: FillKind 
 def sidebet_step(s: LedgerState, stake: int, tick: int, price: float) -> Step:
     """Open a sidebet of ``stake`` lamports starting at ``tick``; the stake counts in total invested."""
     bet = Sidebet(game_id=s.game_id or "", start_tick=tick, stake=stake)
-    new = replace(s, cash=s.cash - stake, total_invested=s.total_invested + stake, sidebet=bet)
+    new = evolve(s, cash=s.cash - stake, total_invested=s.total_invested + stake, sidebet=bet)
     return new, make_fill(new, FillKind.SIDEBET_PLACE, tick, price, stake, 0)
 
 
@@ -72,9 +72,9 @@ def settle_sidebet(s: LedgerState, *, won: bool) -> Step:
         raise ValueError("no open sidebet to settle")  # internal misuse, never a caller's input
     if won:
         profit = bet.payout - bet.stake
-        new = replace(s, cash=s.cash + bet.payout, sidebet_pnl=s.sidebet_pnl + profit, sidebet=None)
+        new = evolve(s, cash=s.cash + bet.payout, sidebet_pnl=s.sidebet_pnl + profit, sidebet=None)
         return new, make_fill(new, FillKind.SIDEBET_WIN, s.tick, s.price, bet.payout, 0)
-    new = replace(s, sidebet_pnl=s.sidebet_pnl - bet.stake, sidebet=None)
+    new = evolve(s, sidebet_pnl=s.sidebet_pnl - bet.stake, sidebet=None)
     return new, make_fill(new, FillKind.SIDEBET_LOSE, s.tick, s.price, bet.stake, 0)
 
 
@@ -106,19 +106,35 @@ def player_update_of(s: LedgerState, price: float) -> dict[str, Any]:
 
 
 def make_fill(s: LedgerState, kind: FillKind, tick: int, price: float, amount: int, qty: int) -> Fill:
-    """The fill of an operation, with the account ``s`` after it (game PnL marked at ``price``)."""
-    return Fill(
-        kind=kind,
-        game_id=s.game_id or "",
-        tick=tick,
-        price=price,
-        amount=amount,
-        qty=qty,
-        cash_after=s.cash,
-        position_qty_after=s.position_qty,
-        avg_cost_after=from_nano(avg_cost_nano(s.avg_price)),
-        realised_pnl_after=s.realised_pnl,
-        game_pnl_after=regular_pnl_of(s, price) + s.sidebet_pnl,
+    """The fill of an operation, with the account ``s`` after it (game PnL marked at ``price``).
+
+    ``s`` may be any object with LedgerState's fields (the ledger passes its working copy).
+    """
+    # Hot path: the average cost and the unrealised PnL are computed inline for ordinary values, exactly as
+    # avg_cost_nano / unrealised_pnl do (same double and integer operations); the rest go through them.
+    avg, held, cost = s.avg_price, s.position_qty, s.cost_basis
+    if 0.0 < avg < 1e290:
+        avg_cost = floor(avg * 1e9) / NANO
+    else:
+        avg_cost = from_nano(avg_cost_nano(avg))
+    if held or cost:
+        num, den = price.as_integer_ratio()
+        diff = held * num - cost * den
+        unrealised = diff // den if diff >= 0 else -(-diff // den)
+    else:
+        unrealised = 0
+    return new_fill(
+        kind,
+        s.game_id or "",
+        tick,
+        price,
+        amount,
+        qty,
+        s.cash,
+        s.position_qty,
+        avg_cost,
+        s.realised_pnl,
+        s.realised_pnl + unrealised + s.sidebet_pnl,  # regular_pnl_of(s, price) + the sidebet PnL
     )
 
 
