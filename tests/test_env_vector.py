@@ -11,7 +11,8 @@ from test_env_fixtures import recordings_root, store  # noqa: F401
 import rugs_env  # noqa: F401
 from rugs_env.envs import RugsReplayEnv
 from rugs_env.envs.vector import RugsVectorEnv, make_sim_vector
-from rugs_env.envs.vector_math import fraction_qty, sell_proceeds
+from rugs_env.envs.vector_kernel import buy_qty, fraction_qty, sell_proceeds
+from rugs_env.game.ledger_math import buy_qty as ledger_buy_qty
 from rugs_env.game.ledger_math import fraction_qty as ledger_fraction_qty
 from rugs_env.game.ledger_math import sell_proceeds as ledger_sell_proceeds
 
@@ -59,14 +60,14 @@ def test_exact_helpers_match_the_ledger_math() -> None:
     qty[:50] = np.arange(1, 51)
     for f in (0.1, 0.25, 0.5, 0.3, 0.01, 0.999, 1.0):
         num, den = f.as_integer_ratio()
-        nums, dens = np.full_like(qty, num), np.full_like(qty, den)
-        got = fraction_qty(qty, nums, dens, np.full(qty.shape, num >= den))
-        assert got.tolist() == [ledger_fraction_qty(int(q), f) for q in qty]
+        assert [fraction_qty(int(q), num, den) for q in qty] == [ledger_fraction_qty(int(q), f) for q in qty]
     prices = rng.uniform(0.001, 50.0, size=4000)
     small = rng.integers(1, 10**13, size=4000)
-    assert sell_proceeds(small, prices).tolist() == [
-        ledger_sell_proceeds(int(q), float(p)) for q, p in zip(small, prices, strict=True)
-    ]
+    pairs = list(zip(small.tolist(), prices.tolist(), strict=True))
+    assert [sell_proceeds(q, p) for q, p in pairs] == [ledger_sell_proceeds(q, p) for q, p in pairs]
+    amounts = rng.integers(10**6, 5 * 10**9, size=4000).tolist()
+    pairs = list(zip(amounts, prices.tolist(), strict=True))
+    assert [buy_qty(a, p) for a, p in pairs] == [ledger_buy_qty(a, p) for a, p in pairs]
 
 
 def test_make_vec_and_autoreset(recordings_root) -> None:  # noqa: F811

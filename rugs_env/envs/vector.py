@@ -1,11 +1,11 @@
-"""A native numpy vector environment: many episodes of recorded (or simulated) games stepped at once.
+"""A native vector environment: many episodes of recorded (or simulated) games stepped at once.
 
 ``gym.make_vec("RugsReplay-v0", num_envs=512, vectorization_mode="vector_entry_point")`` builds it. Same
 spaces, rewards and episode timeline as the single environments; the account arithmetic is the ledger's,
-redone in numpy: int64 lamports and nano-tokens, float64 prices, the server's ``floor9`` evaluated in doubles
-exactly as :mod:`rugs_env.game.ledger_math` does (buy ``floor9(A / p)``, sells ``floor9`` three times,
-fraction sells ``floor(qty * f)`` exact, the weighted average entry price). A test replays random action
-sequences over real games through both and compares them fill by fill.
+redone for all envs at once by a compiled kernel (:mod:`rugs_env.envs.vector_kernel`: int64 lamports and
+nano-tokens, float64 prices, the server's ``floor9`` evaluated in doubles exactly as
+:mod:`rugs_env.game.ledger_math` does). A test replays random action sequences over real games through both
+and compares them fill by fill.
 
 Autoreset is ``SAME_STEP`` (declared in ``metadata["autoreset_mode"]``): an episode that ends returns the
 first observation of the next one, with the final observation and info in ``info["final_obs"]`` /
@@ -24,13 +24,13 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from rugs_env.envs import vector_kernel as K
 from rugs_env.envs.games import GameStore, load_store
 from rugs_env.envs.spec import (
     BUY,
     DEFAULT_TABLE,
     HUGE_PRICE,
     I_ACCOUNT,
-    I_RUGGED,
     OBS_HIGH,
     OBS_LOW,
     OBS_SIZE,
@@ -39,13 +39,7 @@ from rugs_env.envs.spec import (
     SIDEBET,
     ActionTable,
 )
-from rugs_env.envs.vector_math import NANO, buy_qty, fraction_qty, sell_proceeds
-from rugs_env.game.constants import (
-    DEFAULT_MAX_BET_LAMPORTS,
-    MIN_BET_LAMPORTS,
-    SIDEBET_WINDOW_TICKS,
-    SIDEBET_X_PAYOUT,
-)
+from rugs_env.game.constants import DEFAULT_MAX_BET_LAMPORTS, MIN_BET_LAMPORTS
 from rugs_env.game.money import to_nano
 
 
@@ -111,48 +105,39 @@ class RugsVectorEnv(VectorEnv):
         self._rows[1:, :I_ACCOUNT] = store.features
         self._presale_obs = self._rows[0].copy()
         self._presale_obs[I_ACCOUNT] = 1.0  # cash / initial cash
-        # the table's groups are contiguous: hold | buys | sells | sidebets
-        self._buy_slice = slice(table.first_buy, table.first_sell)
-        self._sell_slice = slice(table.first_sell, table.first_sidebet)
-        self._bet_slice = slice(table.first_sidebet, table.n)
-        # per action, the cash (buys, sidebets) or position (sells) it needs; 2**62 = never
-        never = np.int64(2**62)
-        self._need_cash = np.where((self._is_buy | self._is_bet) & self._stake_ok, self._lam, never)
-        self._need_qty = np.where(self._is_sell, self._min_sell_qty, never)
-        self._cursor = -1
+        # per action, the cash (buys, sidebets) or position (sells) it needs; NEVER = no account has it
+        self._need_cash = np.where((self._is_buy | self._is_bet) & self._stake_ok, self._lam, K.NEVER)
+        self._need_qty = np.where(self._is_sell, self._min_sell_qty, K.NEVER)
+        # per game: where it starts in the store, its last tick, whether that tick is a rug
+        st = self.store
+        self._game_off = np.ascontiguousarray(st.offsets[:-1], dtype=np.int64)
+        ends = st.rug_ticks.astype(np.int64)
+        rug = st.rugged.astype(bool)
+        if max_ticks is not None:
+            rug = rug & ~(ends > max_ticks)
+            ends = np.minimum(ends, max_ticks)
+        self._game_end, self._game_rug = ends, rug
+        # the games episodes start, drawn ahead in batches (the kernel takes them in env order)
+        self._queue = np.zeros(0, dtype=np.int64)
+        self._qpos = np.zeros(1, dtype=np.int64)
+        self._cursor = 0
         self._np_random = np.random.default_rng()
-        self._ar = np.arange(n)
 
     # -- episodes -----------------------------------------------------------------------------------------
-    def _pick_games(self, k: int) -> np.ndarray:
+    def _refill_queue(self, need: int) -> None:
+        """Make sure at least ``need`` game indices wait in the queue."""
+        left = self._queue[self._qpos[0] :]
+        if len(left) >= need:
+            return
+        k = max(4096, 2 * need)
         n_games = self.store.n_games
         if self.order == "sequential":
-            idx = (self._cursor + 1 + np.arange(k)) % n_games
-            self._cursor = int(idx[-1]) if k else self._cursor
-            return idx
-        return self._np_random.integers(n_games, size=k)
-
-    def _start(self, envs: np.ndarray) -> None:
-        g = self._pick_games(len(envs))
-        st = self.store
-        self.game[envs] = g
-        self.off[envs] = st.offsets[g]
-        end = st.rug_ticks[g]
-        rug = st.rugged[g].copy()
-        if self.max_ticks is not None:
-            cut = end > self.max_ticks
-            end = np.where(cut, self.max_ticks, end)
-            rug &= ~cut
-        self.end[envs] = end
-        self.end_rug[envs] = rug
-        self.t[envs] = -1
-        self.cash[envs] = self.initial_cash
-        self.qty[envs] = 0
-        self.avg[envs] = 0.0
-        self.stake[envs] = 0
-        self.bet_start[envs] = 0
-        self.nw[envs] = self.initial_cash
-        self.price[envs] = 1.0
+            more = (self._cursor + np.arange(k)) % n_games
+            self._cursor = int((self._cursor + k) % n_games)
+        else:
+            more = self._np_random.integers(n_games, size=k)
+        self._queue = np.concatenate([left, more.astype(np.int64)])
+        self._qpos[0] = 0
 
     def reset(
         self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
@@ -160,8 +145,15 @@ class RugsVectorEnv(VectorEnv):
         if seed is not None:
             first = seed[0] if isinstance(seed, list) else seed
             self._np_random = np.random.default_rng(first)
-            self._cursor = -1
-        self._start(self._ar)
+            self._cursor = 0
+            self._queue = np.zeros(0, dtype=np.int64)
+            self._qpos[0] = 0
+        self._refill_queue(self.num_envs)
+        for i in range(self.num_envs):
+            K.start_game(i, self._queue[self._qpos[0]], self._game_off, self._game_end, self._game_rug,
+                         self.initial_cash, self.game, self.t, self.cash, self.qty, self.avg, self.stake,
+                         self.bet_start, self.nw, self.price, self.off, self.end, self.end_rug)  # fmt: skip
+            self._qpos[0] += 1
         obs = np.tile(self._presale_obs, (self.num_envs, 1))
         return obs, {"action_mask": self.action_masks()}
 
@@ -171,137 +163,40 @@ class RugsVectorEnv(VectorEnv):
 
         A buy or sidebet needs its size in cash (sizes outside the limits need an impossible amount); a
         sidebet also needs none open; a sell of ``f`` needs ``qty >= ceil(1 / f)`` so that ``floor(qty * f)``
-        is a token (in presale the position is always flat, so no sell is possible there).
+        is a token (in presale the position is always flat, so no sell is possible there); at absurd prices
+        a buy must still get a token.
         """
-        cash = self.cash[:, None]
         mask = np.empty((self.num_envs, self.table.n), dtype=bool)
-        mask[:, 0] = True
-        ge = np.greater_equal
-        ge(cash, self._need_cash[None, self._buy_slice], out=mask[:, self._buy_slice])
-        ge(self.qty[:, None], self._need_qty[None, self._sell_slice], out=mask[:, self._sell_slice])
-        bets = mask[:, self._bet_slice]
-        ge(cash, self._need_cash[None, self._bet_slice], out=bets)
-        bets &= (self.stake == 0)[:, None]
-        huge = self.price >= HUGE_PRICE
-        if huge.any():  # a buy may get no token at such prices: the ledger's own rule, size by size
-            rows = np.flatnonzero(huge)
-            lam = self._lam[None, self._buy_slice]
-            mask[rows, self._buy_slice] &= buy_qty(lam, self.price[rows][:, None]) > 0
+        K.masks(self.cash, self.qty, self.stake, self.price, self._kinds, self._lam, self._need_cash,
+                self._need_qty, HUGE_PRICE, mask)  # fmt: skip
         return mask
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         a = np.asarray(actions).astype(np.int64, copy=False).reshape(self.num_envs)
         if a.view(np.uint64).max() >= self.table.n:  # negative actions are huge as unsigned
             raise ValueError(f"actions must be in [0, {self.table.n}), got {a}")
-        t, cash, qty, price, stake, avg = self.t, self.cash, self.qty, self.price, self.stake, self.avg
-        # the validity of each order is the mask's rule, evaluated for the action taken
-        need_cash = self._need_cash[a]
-        buy = cash >= need_cash
-        buy &= self._is_buy[a]
-        idx = np.flatnonzero(buy)
-        if idx.size:
-            lam, p = need_cash[idx], price[idx]
-            bq = buy_qty(lam, p)
-            if not bq.all():  # a buy that gets no token is refused (only at absurd prices)
-                keep = bq > 0
-                buy[idx[~keep]] = False
-                idx, lam, p, bq = idx[keep], lam[keep], p[keep], bq[keep]
-            old = qty[idx]
-            old_t, new_t = old / NANO, bq / NANO  # the ledger's blend, in the same double operations
-            with np.errstate(invalid="ignore", divide="ignore"):  # flat rows take the price itself
-                blended = (avg[idx] * old_t + p * new_t) / (old_t + new_t)
-            avg[idx] = np.where(old == 0, p, blended)
-            cash[idx] -= lam
-            qty[idx] = old + bq
-        sell = qty >= self._need_qty[a]
-        idx = np.flatnonzero(sell)
-        if idx.size:
-            ai = a[idx]
-            num = self._num[ai]
-            q = qty[idx]
-            sold = fraction_qty(q, num, self._den[ai], num >= self._den[ai])
-            cash[idx] += sell_proceeds(sold, price[idx])
-            rest = q - sold
-            qty[idx] = rest
-            avg[idx[rest == 0]] = 0.0
-        bet = cash >= need_cash
-        bet &= self._is_bet[a]
-        bet &= stake == 0
-        idx = np.flatnonzero(bet)
-        if idx.size:
-            stake[idx] = need_cash[idx]
-            self.bet_start[idx] = np.maximum(t[idx], 0)
-            cash[idx] -= need_cash[idx]
-        invalid = a != 0
-        invalid &= ~(buy | sell | bet)
-        # the next tick: settle sidebets (win at a rug inside the window, lose past it), liquidate at a rug
-        t += 1
-        price = self.price = self.store.prices[self.off + t]
-        done = t >= self.end
-        any_done = done.any()
-        terminated = done & self.end_rug if any_done else np.zeros(self.num_envs, dtype=bool)
-        idx = np.flatnonzero(stake)
-        if idx.size:
-            tb, start = t[idx], self.bet_start[idx]
-            end = start + SIDEBET_WINDOW_TICKS
-            rug = terminated[idx]
-            win = rug & (tb > start) & (tb <= end)
-            if win.any():
-                w = idx[win]
-                cash[w] += SIDEBET_X_PAYOUT * stake[w]
-            stake[idx[rug | (tb > end)]] = 0
-        if any_done:
-            idx = np.flatnonzero(terminated & (qty > 0))
-            if idx.size:
-                cash[idx] += sell_proceeds(qty[idx], price[idx])
-                qty[idx] = 0
-                avg[idx] = 0.0
-        obs = self._observe(np.take(self._rows, self.off + t + 1, axis=0))
-        nw = self._nw_now
-        rewards = (nw - self.nw) / NANO
-        self.nw = nw
+        self._refill_queue(self.num_envs)
+        obs, rewards, terminated, truncated, invalid, final_obs, pnl, game, mask = K.empty_outputs(
+            self.num_envs, OBS_SIZE, self.table.n
+        )
+        any_done = K.step(
+            a, self._kinds, self._lam, self._num, self._den, self._need_cash, self._need_qty,
+            self.game, self.t, self.cash, self.qty, self.avg, self.stake, self.bet_start, self.nw, self.price,
+            self.off, self.end, self.end_rug,
+            self.store.prices, self._rows, self._presale_obs, self._game_off, self._game_end, self._game_rug,
+            self._queue, self._qpos,
+            self._scale, self.initial_cash, HUGE_PRICE,
+            obs, rewards, terminated, truncated, invalid, final_obs, pnl, game, mask,
+        )  # fmt: skip
         info: dict[str, Any] = {"invalid_action": invalid}
-        truncated = done & ~self.end_rug if any_done else np.zeros(self.num_envs, dtype=bool)
         if any_done:
-            obs[terminated, I_RUGGED] = 1.0
-            info = self._autoreset(done, obs, info)
-        info["action_mask"] = self.action_masks()
+            done = terminated | truncated
+            info["final_obs"] = final_obs
+            info["_final_obs"] = done
+            info["final_info"] = {"pnl": pnl, "_pnl": done, "game_index": game, "_game_index": done}
+            info["_final_info"] = done
+        info["action_mask"] = mask
         return obs, rewards, terminated, truncated, info
-
-    def _autoreset(self, done: np.ndarray, obs: np.ndarray, info: dict[str, Any]) -> dict[str, Any]:
-        envs = np.flatnonzero(done)
-        final_obs = np.zeros_like(obs)
-        final_obs[envs] = obs[envs]
-        pnl = np.zeros(self.num_envs)
-        pnl[envs] = (self.nw[envs] - self.initial_cash) / NANO
-        info["final_obs"] = final_obs
-        info["_final_obs"] = done
-        info["final_info"] = {"pnl": pnl, "_pnl": done, "game_index": self.game.copy(), "_game_index": done}
-        info["_final_info"] = done
-        self._start(envs)
-        obs[envs] = self._presale_obs
-        return info
-
-    def _observe(self, obs: np.ndarray) -> np.ndarray:
-        """Fill the account columns of ``obs`` (rows of market features); sets ``_nw_now``."""
-        t, qty, cash, stake, price = self.t, self.qty, self.cash, self.stake, self.price
-        value = sell_proceeds(qty, price)
-        s = self._scale
-        a = I_ACCOUNT
-        obs[:, a] = cash * s
-        idx = np.flatnonzero(qty)
-        if idx.size:
-            obs[idx, a + 1] = value[idx] * s
-            obs[idx, a + 2] = 1.0
-            obs[idx, a + 3] = np.clip(np.log(price[idx] / self.avg[idx]), -30.0, 30.0)
-        idx = np.flatnonzero(stake)
-        if idx.size:
-            left = self.bet_start[idx] + SIDEBET_WINDOW_TICKS - np.maximum(t[idx], 0)
-            obs[idx, a + 4] = 1.0
-            obs[idx, a + 5] = np.maximum(left, 0) / SIDEBET_WINDOW_TICKS
-            obs[idx, a + 6] = stake[idx] * s
-        self._nw_now = cash + value + stake
-        return obs
 
 
 def make_replay_vector(
