@@ -1,0 +1,144 @@
+"""StateVerifier: the server's ``playerUpdate`` against the ledger rebuilt from the player's own trades.
+
+An authenticated socket receives ``playerUpdate`` after each of the player's trades and sidebets, at
+settlement and on (re)authentication (PROTOCOL.md §3.3). Each one states the account as the server sees it:
+``cash``, ``positionQty`` and ``avgCost``. The session recorder rebuilds the same account with the
+rulebook's ledger (:mod:`rugs_env.game.ledger`) from the public trade stream, and this class compares the
+two, in integer lamports and nano-tokens, within ``tolerance`` units.
+
+Events do not always arrive in the order the server made them (the update can come before the trade that
+caused it, e.g. from a second connection), so an update is matched against *every* account state the ledger
+went through recently, not just the latest. An update that matches none stays pending and is retried
+whenever the ledger changes; only when ``patience`` ticks have passed without a match is it counted as
+drift, with the distance to the closest state. Drift is logged and counted, never hidden.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from recorder.files import SessionVerification
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """The numbers a ``playerUpdate`` carries: cash (lamports), position (nano-tokens), avgCost (1e-9)."""
+
+    cash: int
+    position_qty: int
+    avg_cost: int
+
+    def distance(self, other: AccountState) -> int:
+        """The largest difference of the three numbers, in 1e-9 units."""
+        return max(
+            abs(self.cash - other.cash),
+            abs(self.position_qty - other.position_qty),
+            abs(self.avg_cost - other.avg_cost),
+        )
+
+
+@dataclass(slots=True)
+class _Pending:
+    state: AccountState
+    clock: int  # the tick clock when the update arrived
+    label: str
+
+
+class StateVerifier:
+    """Matches server updates with ledger states; counts checks and drift (see the module docstring)."""
+
+    def __init__(self, tolerance: int = 0, patience: int = 8, name: str = "") -> None:
+        self.tolerance = tolerance
+        self.patience = patience
+        self.name = name
+        self.checked = 0
+        self.drift_count = 0
+        self.max_drift = 0
+        self._pending: list[_Pending] = []
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def pending_states(self) -> list[AccountState]:
+        """The server updates not matched yet, oldest first."""
+        return [p.state for p in self._pending]
+
+    def observe(self, update: AccountState, clock: int, label: str = "") -> None:
+        """A server update arrived (it is checked at the next :meth:`resolve`)."""
+        self._pending.append(_Pending(update, clock, label))
+
+    def resolve(self, states: Sequence[AccountState], clock: int, *, final: bool = False) -> int:
+        """Match pending updates with ``states`` (the ledger's recent states, latest last).
+
+        Updates that match are counted as checked; those older than ``patience`` ticks (or all, when
+        ``final``) that still match nothing are counted as drift. Returns the number of new drifts.
+        """
+        if not self._pending:
+            return 0
+        keep: list[_Pending] = []
+        drifts = 0
+        for item in self._pending:
+            best = min((item.state.distance(s) for s in states), default=None)
+            if best is not None and best <= self.tolerance:
+                self.checked += 1
+                continue
+            if final or clock - item.clock > self.patience:
+                self.checked += 1
+                self.drift_count += 1
+                drifts += 1
+                distance = best if best is not None else abs(item.state.cash)
+                self.max_drift = max(self.max_drift, distance)
+                log.warning(
+                    "drift%s: the server's account %s%s differs from the ledger by %d units (closest state)",
+                    f" for {self.name}" if self.name else "",
+                    item.state,
+                    f" ({item.label})" if item.label else "",
+                    distance,
+                )
+                continue
+            keep.append(item)
+        self._pending = keep
+        return drifts
+
+    def summary(self) -> SessionVerification:
+        return SessionVerification(
+            player_updates_checked=self.checked,
+            drift_count=self.drift_count,
+            max_drift_lamports=self.max_drift,
+        )
+
+
+def best_start(
+    updates: Sequence[AccountState], states: Sequence[AccountState], start: int, tolerance: int
+) -> int:
+    """The starting balance that best explains the server's updates.
+
+    ``states`` are the ledger's states computed from ``start``; every (update, state) pair with the same
+    position suggests a start that makes that state show the update's cash. The start under which most
+    updates match some state wins (the first one on a tie).
+    """
+    candidates: list[int] = []
+    for update in updates[:8]:
+        for state in states:
+            if (state.position_qty, state.avg_cost) == (update.position_qty, update.avg_cost):
+                candidates.append(start + update.cash - state.cash)
+
+    def score(candidate: int) -> int:
+        delta = candidate - start
+        return sum(
+            1
+            for u in updates
+            if any(
+                (s.position_qty, s.avg_cost) == (u.position_qty, u.avg_cost)
+                and abs(s.cash + delta - u.cash) <= tolerance
+                for s in states
+            )
+        )
+
+    fallback = start + updates[0].cash - states[-1].cash if updates and states else start
+    return max(dict.fromkeys(candidates), key=score, default=fallback)
