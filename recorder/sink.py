@@ -61,9 +61,7 @@ class RecordingSink:
     """Writes games and sessions under ``root`` and keeps the daily indexes fresh (see the module doc)."""
 
     def __init__(self, root: Path | str, *, index_interval: float = 30.0, background: bool = False) -> None:
-        # Absolute: recorder.files' ensure_inside joins a relative path to a relative root a second time
-        # (RecordingsLayout("recordings").game_path(...) gives recordings/recordings/...), see the report.
-        self.layout = RecordingsLayout(Path(root).absolute())
+        self.layout = RecordingsLayout(root)
         self.index_interval = index_interval
         self._by_suffix: dict[str, list[Path]] | None = None
         self._stored: dict[Path, StoredGame | None] = {}

@@ -132,11 +132,19 @@ def test_writes_never_replace_another_game_or_session(tmp_path):
     # same game again (e.g. now verified): replaced
     layout.write_game(game.replace(meta=game.meta.replace(trade_count=1)))
     assert read_game(path).meta.trade_count == 1
-    # another game whose name collides (same second, same first 8 hex): refused
+    # another game whose short name collides (same second, same first 8 hex): it takes its full name
     other = small_game(game_id="20251212-01234567ffffffff")
     assert layout.game_path(other) == path
-    with pytest.raises(RecordingConflictError, match="holds game 20251212-0123456789abcdef"):
-        layout.write_game(other)
+    other_path = layout.write_game(other)
+    assert other_path.name.endswith("_01234567ffffffff.game.json")
+    assert read_game(path).meta.game_id == game.meta.game_id and read_game(other_path) == other
+    assert layout.write_game(other.replace(meta=other.meta.replace(trade_count=2))) == other_path
+    assert layout.find_game(other.meta.game_id) == other_path
+    from recorder.files import rebuild_index
+
+    report = rebuild_index(path.parent.parent)
+    assert not report.problems and report.games == 2
+    other_path.unlink()
     path.write_bytes(b"garbage")
     with pytest.raises(RecordingConflictError, match="not a readable game file"):
         layout.write_game(game)

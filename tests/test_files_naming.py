@@ -154,3 +154,24 @@ def test_layout_refuses_to_write_through_an_escaping_symlink(tmp_path):
     with pytest.raises(UnsafePathError):
         RecordingsLayout(root).write_game(small_game())
     assert list(outside.iterdir()) == []
+
+
+def test_a_relative_root_names_files_inside_it_once(tmp_path, monkeypatch):
+    from datetime import UTC, datetime
+
+    from recorder.files import GameRecording, RecordingsLayout, read_game
+
+    monkeypatch.chdir(tmp_path)
+    layout = RecordingsLayout("recordings")
+    game = GameRecording.create(
+        game_id="20251212-0123456789abcdef",
+        start_time=datetime(2025, 12, 12, 22, 0, 0, tzinfo=UTC),
+        end_time=datetime(2025, 12, 12, 22, 1, 0, tzinfo=UTC),
+        prices=[1.0, 1.01, 0.02],
+        server_seed_hash=None,
+        server_seed=None,
+    )
+    path = layout.write_game(game)
+    assert path == tmp_path / "recordings/2025-12-12/games/20251212T220000_01234567.game.json"
+    assert read_game(path) == game
+    assert not (tmp_path / "recordings/recordings").exists()

@@ -118,10 +118,10 @@ def read_checked(layout: RecordingsLayout, path: Path, kind: type) -> tuple[byte
         raise UnsafePathError("not a regular file")
     data = path.read_bytes()
     doc = kind.from_json_bytes(data, path)
-    expected = layout.game_path(doc) if isinstance(doc, GameRecording) else layout.session_path(doc)
-    where = expected.relative_to(layout.root).as_posix()
-    if where != path.relative_to(layout.root).as_posix():
-        raise UnsafePathError(f"misplaced: its content belongs at {where}")
+    places = layout.game_paths(doc) if isinstance(doc, GameRecording) else (layout.session_path(doc),)
+    wheres = [place.relative_to(layout.root).as_posix() for place in places]
+    if path.relative_to(layout.root).as_posix() not in wheres:
+        raise UnsafePathError(f"misplaced: its content belongs at {wheres[0]}")
     return data, doc
 
 

@@ -101,7 +101,9 @@ class RecordingsLayout:
     """The recordings tree under ``root`` (see the module docstring)."""
 
     def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
+        # absolute once, so that every path built from it is unambiguous (a relative root would otherwise be
+        # joined to the root-based paths again by ensure_inside, which reads relative paths as root-relative)
+        self.root = Path(root).absolute()
 
     def __repr__(self) -> str:
         return f"RecordingsLayout({str(self.root)!r})"
@@ -115,11 +117,16 @@ class RecordingsLayout:
     def index_path(self, day: date) -> Path:
         return self.day_dir(day) / INDEX_NAME
 
-    def game_path(self, game: GameRecording | GameMeta) -> Path:
-        """Where a game belongs: its start date's folder, named from its start time and id."""
+    def game_path(self, game: GameRecording | GameMeta, *, full: bool = False) -> Path:
+        """Where a game belongs: its start date's folder, named from its start time and id (the short name;
+        ``full``: the 16-hex name a game takes when another game already holds its short name)."""
         meta = game.meta if isinstance(game, GameRecording) else game
-        name = game_file_name(meta.game_id, meta.start_time)
+        name = game_file_name(meta.game_id, meta.start_time, full=full)
         return ensure_inside(self.root, self.day_dir(meta.day) / GAMES_DIR / name)
+
+    def game_paths(self, game: GameRecording | GameMeta) -> tuple[Path, Path]:
+        """The two places a game may be: its short name and its full (collision) name."""
+        return self.game_path(game), self.game_path(game, full=True)
 
     def session_path(self, session: SessionRecording | SessionMeta) -> Path:
         """Where a session belongs: its start date's folder, named from its start time and username."""
@@ -171,9 +178,10 @@ class RecordingsLayout:
 
     def find_game(self, game_id: str) -> Path | None:
         """The file of game ``game_id`` anywhere under the root, or None."""
-        suffix = check_game_id(game_id).split("-", 1)[1][:8]
+        suffix = check_game_id(game_id).split("-", 1)[1]
+        names = (f"_{suffix[:8]}{GAME_SUFFIX}", f"_{suffix}{GAME_SUFFIX}")
         for path in self.game_files():
-            if path.name.endswith(f"_{suffix}{GAME_SUFFIX}") and read_game(path).meta.game_id == game_id:
+            if path.name.endswith(names) and read_game(path).meta.game_id == game_id:
                 return path
         return None
 
@@ -182,21 +190,25 @@ class RecordingsLayout:
     def write_game(self, game: GameRecording, *, overwrite: bool = False) -> Path:
         """Write ``game`` where it belongs, atomically; returns the path.
 
-        An existing file for the same game id is replaced (e.g. once the seed has verified it). A file of a
-        *different* game at that path, or an unreadable one, raises :class:`RecordingConflictError` unless
+        An existing file for the same game id is replaced (e.g. once the seed has verified it). When a
+        *different* game holds the short name (same second, same first 8 hex), the game takes its full
+        16-hex name. An unreadable file in the way raises :class:`RecordingConflictError` unless
         ``overwrite`` is true.
         """
-        path = self.game_path(game)
-        data = _bytes_for(path, game)
-        if path.exists() and not overwrite:
+        short, full = self.game_paths(game)
+        path = short
+        if full.exists():
+            path = full  # the game already lives under its full name
+        elif short.exists() and not overwrite:
             try:
-                existing = read_game(path).meta.game_id
+                existing = read_game(short).meta.game_id
             except (RecordingFormatError, OSError) as exc:
                 raise RecordingConflictError(
-                    f"{path} exists and is not a readable game file ({exc})"
+                    f"{short} exists and is not a readable game file ({exc})"
                 ) from None
             if existing != game.meta.game_id:
-                raise RecordingConflictError(f"{path} holds game {existing}, not {game.meta.game_id}")
+                path = full
+        data = _bytes_for(path, game)
         ensure_dir(path.parent)
         atomic_write_bytes(path, data)
         return path

@@ -25,7 +25,8 @@ from recorder.files.fields import GAME_ID_RE, normalize_time
 MAX_NAME_CHARS = 48
 GAME_SUFFIX = ".game.json"
 SESSION_SUFFIX = "_session.json"
-GAME_FILE_RE = re.compile(r"\d{8}T\d{6}_[0-9a-f]{8}\.game\.json", re.ASCII)
+# the short name, or the full 16-hex one a game takes when another holds its short name
+GAME_FILE_RE = re.compile(r"\d{8}T\d{6}_(?:[0-9a-f]{8}|[0-9a-f]{16})\.game\.json", re.ASCII)
 SESSION_FILE_RE = re.compile(r"\d{8}T\d{6}_[A-Za-z0-9_-]{1,64}_session\.json", re.ASCII)
 
 _UNSAFE_RUN = re.compile(r"[^A-Za-z0-9_-]+", re.ASCII)
@@ -67,10 +68,14 @@ def check_game_id(game_id: object) -> str:
     return game_id
 
 
-def game_file_name(game_id: str, start_time: datetime) -> str:
-    """``{YYYYMMDDTHHMMSS}_{8 hex}.game.json``."""
-    suffix = check_game_id(game_id).split("-", 1)[1][:8]
-    return f"{time_stamp(start_time)}_{suffix}{GAME_SUFFIX}"
+def game_file_name(game_id: str, start_time: datetime, *, full: bool = False) -> str:
+    """``{YYYYMMDDTHHMMSS}_{8 hex}.game.json``; with ``full``, all 16 hex of the id's suffix.
+
+    The full form names the rarer second game whose short name another game already holds (same second,
+    same first 8 hex).
+    """
+    suffix = check_game_id(game_id).split("-", 1)[1]
+    return f"{time_stamp(start_time)}_{suffix if full else suffix[:8]}{GAME_SUFFIX}"
 
 
 def session_file_name(username: str, session_start: datetime) -> str:
@@ -85,7 +90,7 @@ def ensure_inside(root: Path | str, path: Path | str) -> Path:
     reads like the caller's paths.
     """
     root = Path(root)
-    target = Path(path) if Path(path).is_absolute() else root / path
+    target = Path(path) if Path(path).is_absolute() else root / path  # relative means root-relative
     root_resolved = root.resolve()
     resolved = target.resolve()
     if resolved != root_resolved and root_resolved not in resolved.parents:
