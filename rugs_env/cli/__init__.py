@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from rugs_env.cli.common import CliError
 
 # Module names under rugs_env.cli, in the order `rugs --help` lists them.
-COMMANDS: tuple[str, ...] = ("prng", "index", "serve", "record", "ingest", "verify", "games")
-    "prng", "index", "serve", "record", "ingest", "verify", "games", "dataset", "train", "evaluate", "play",
-    "demo",
+COMMANDS: tuple[str, ...] = (
+    "prng", "index", "serve", "record", "ingest", "verify", "games", "dataset", "train", "evaluate", "demo",
 )
 
 
