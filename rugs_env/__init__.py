@@ -20,6 +20,8 @@ def _register() -> None:
     for env_id, (entry, vector_entry) in envs.items():
         if env_id not in registry:
             register(id=env_id, entry_point=entry, vector_entry_point=vector_entry)
+    if "RugsLive-v0" not in registry:  # one live feed per environment: no vector entry point
+        register(id="RugsLive-v0", entry_point="rugs_env.envs.live:RugsLiveEnv")
 
 
 try:  # gymnasium is a dependency; a broken install should not make the recorder unimportable

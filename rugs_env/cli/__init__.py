@@ -14,7 +14,8 @@ from rugs_env.cli.common import CliError
 
 # Module names under rugs_env.cli, in the order `rugs --help` lists them.
 COMMANDS: tuple[str, ...] = (
-    "prng", "index", "serve", "record", "ingest", "verify", "games", "dataset", "train", "evaluate", "demo",
+    "prng", "index", "serve", "record", "ingest", "verify", "games", "dataset", "train", "evaluate", "play",
+    "demo",
 )
 
 

@@ -1,0 +1,184 @@
+"""Helpers of the live-play tests (no tests here): accounts and games, a lockstep driver, a hand-driven
+server clock, patches of the server's order path and logins, and readers of the session's journal notes.
+
+The lockstep driver runs the server's clock by hand (``ServerConfig(manual_clock=True)``): it steps the
+engine frame by frame, and on every presale or active frame waits until the environment has acted on it
+(``env.last_acted``). Every order therefore executes on the very tick the agent observed, whatever the
+machine's load: no timing in the tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from rugs_env.game import constants as C
+from rugs_env.server.config import PlayerSpec
+from rugs_env.server.market import Phase
+
+TOKEN = "tok-live-SECRET-7d1f0c9a"
+
+
+def player(token: str = TOKEN, name: str = "agent", sol: int = 10) -> PlayerSpec:
+    return PlayerSpec(token=token, player_id=f"did:privy:{name}0000000000000000000",
+                      username=name, balance_lamports=sol * C.LAMPORTS_PER_SOL)  # fmt: skip
+
+
+def acted(env: Any, want: tuple[str, int]) -> bool:
+    last = env.unwrapped.last_acted
+    return last is not None and last[0] == want[0] and last[1] >= want[1]
+
+
+async def drive(server: Any, env: Any, stop: threading.Event) -> int:
+    """Step ``server`` (manual clock) frame by frame, in lockstep with ``env``; returns the frames run."""
+    frames = 0
+    engine = server.engine
+    while not stop.is_set():
+        frame = await server.step()
+        frames += 1
+        if frame.wait is None:
+            break
+        mk = engine.market
+        if mk.phase in (Phase.PRESALE, Phase.ACTIVE) and mk.spec is not None:
+            want = (mk.spec.game_id, mk.tick if mk.phase is Phase.ACTIVE else -1)
+            while not stop.is_set() and not acted(env, want):
+                await asyncio.sleep(0.001)
+        else:
+            await asyncio.sleep(0)
+    return frames
+
+
+class Lockstep:
+    """Runs :func:`drive` on the server thread's loop until :meth:`stop`."""
+
+    def __init__(self, server_thread: Any, env: Any) -> None:
+        self.stopped = threading.Event()
+        self.future = asyncio.run_coroutine_threadsafe(
+            drive(server_thread.server, env, self.stopped), server_thread.loop
+        )
+
+    def stop(self) -> int:
+        self.stopped.set()
+        return self.future.result(30)
+
+
+def pick_games(count: int, low: int, high: int, salt: str = "live") -> list[tuple[str, str]]:
+    """``count`` (seed, game id) pairs rugging between ticks ``low`` and ``high``, with random-looking ids
+    (recording file names hold the first 8 hex digits of the id: sequential ids would collide)."""
+    import hashlib
+
+    from rugs_env.game.prng import generate
+
+    found: list[tuple[str, str]] = []
+    i = 0
+    while len(found) < count:
+        digest = hashlib.sha256(f"{salt}:{i}".encode()).hexdigest()
+        seed, game_id = digest, f"20250101-{digest[:16]}"
+        if low <= generate(seed, game_id).rug_tick <= high:
+            found.append((seed, game_id))
+        i += 1
+    return found
+
+
+class Manual:
+    """A server thread with a manual clock, stepped from the test's thread."""
+
+    def __init__(self, server_thread: Any) -> None:
+        self.thread = server_thread
+        self.server = server_thread.server
+
+    def run(self, coro: Any, timeout: float = 60.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.thread.loop).result(timeout)
+
+    def step(self, count: int = 1) -> None:
+        self.run(self.server.step(count))
+
+    def to_active(self, left: int = 40) -> tuple[str, int]:
+        """Step until a game is active with at least ``left`` ticks before its rug; returns (game, tick)."""
+
+        def ok(engine: Any) -> bool:
+            mk = engine.market
+            return mk.phase is Phase.ACTIVE and mk.spec is not None and mk.spec.rug_tick - mk.tick >= left
+
+        if not ok(self.server.engine):
+            self.run(self.server.step_until(ok))
+        return self.where()
+
+    def ticks(self, count: int) -> tuple[str, int]:
+        """Step ``count`` active ticks (or until the game rugs)."""
+        start = self.where()
+
+        def moved(engine: Any) -> bool:
+            mk = engine.market
+            return mk.phase is not Phase.ACTIVE or mk.spec.game_id != start[0] or mk.tick >= start[1] + count
+
+        self.run(self.server.step_until(moved))
+        return self.where()
+
+    def where(self) -> tuple[str, int]:
+        mk = self.server.engine.market
+        return (mk.spec.game_id if mk.spec is not None else "", mk.tick)
+
+
+def caught_up(session: Any, where: tuple[str, int], timeout: float = 20.0) -> bool:
+    """Wait until the live session's market shows the server's (game, tick)."""
+    mk = session.market
+    return session.wait_until(lambda: mk.game_id == where[0] and mk.tick >= where[1], timeout)
+
+
+def journal_events(out: Path) -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = []
+    for path in sorted((out / "journal").rglob("*.jsonl")):
+        lines += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return lines
+
+
+def notes(out: Path, kind: str) -> list[dict[str, Any]]:
+    return [e["args"][0] for e in journal_events(out) if e.get("event") == f"@{kind}"]
+
+
+def patch_order(manual: Manual, handler: Any) -> Any:
+    """Replace the socket app's order path (the ``_order`` coroutine) until the returned undo is called."""
+    app = manual.server.app
+    app._order = handler.__get__(app)  # type: ignore[method-assign]
+    return lambda: app.__dict__.pop("_order", None)
+
+
+class Gate:
+    """An asyncio event on the server's loop, opened from the test's thread (a late ack, held logins)."""
+
+    def __init__(self, manual: Manual) -> None:
+        self.loop = manual.thread.loop
+        self.event = manual.run(_make_event())
+
+    async def wait(self) -> None:
+        await self.event.wait()
+
+    def open(self) -> None:
+        self.loop.call_soon_threadsafe(self.event.set)
+
+
+async def _make_event() -> asyncio.Event:
+    return asyncio.Event()
+
+
+def hold_logins(manual: Manual) -> Any:
+    """Hold every (re-)authentication at the server until the returned function is called."""
+    app, loop = manual.server.app, manual.thread.loop
+    gate = asyncio.Event()
+    original = app._login
+
+    async def held(sid: str, token: Any) -> dict[str, Any]:
+        await gate.wait()
+        return await original(sid, token)
+
+    app._login = held  # type: ignore[method-assign]
+
+    def release() -> None:
+        loop.call_soon_threadsafe(gate.set)
+        loop.call_soon_threadsafe(lambda: app.__dict__.pop("_login", None))
+
+    return release
