@@ -110,7 +110,8 @@ def test_unknown_version_is_a_clear_error() -> None:
 
 
 def test_cli_prints_the_path_as_json(capsys) -> None:
-    seed, game_id = "365ddf8a74ece5c0c6af8c21ced5433a312c9885cf1815bd3ba54e7b19fd8d4d", "20251212-25dcb17086a24ad7"
+    seed = "365ddf8a74ece5c0c6af8c21ced5433a312c9885cf1815bd3ba54e7b19fd8d4d"
+    game_id = "20251212-25dcb17086a24ad7"
     assert main(["prng", seed, game_id, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"game_id", "version", "server_seed_hash", "rug_tick", "peak", "prices"}

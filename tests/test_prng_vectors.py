@@ -67,7 +67,8 @@ def test_december_verifier_vector() -> None:
 
 
 def test_god_candle_and_volatility_cap_game() -> None:
-    path = generate("3b0be421325842c3ea7beff145e001b910bab19d2c6d14a48dfc3b3cb935f2ca", "20260206-37b5f0ba6e014e7c")
+    seed = "3b0be421325842c3ea7beff145e001b910bab19d2c6d14a48dfc3b3cb935f2ca"
+    path = generate(seed, "20260206-37b5f0ba6e014e7c")
     assert path.prices[364] == 22.484799217692508
     assert path.prices[365] == 224.8479921769251
     assert path.peak == 1122.2782485733776

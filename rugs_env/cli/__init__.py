@@ -22,7 +22,7 @@ COMMANDS: tuple[str, ...] = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rugs",
-        description="Record rugs.fun games, replay them as Gymnasium environments, train and evaluate agents.",
+        description="Record rugs.fun games, replay them as Gymnasium environments, train, evaluate, play.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:

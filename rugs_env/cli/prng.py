@@ -11,7 +11,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("prng", help="print the provably-fair price path of a seed and game id")
     p.add_argument("server_seed", metavar="SERVER_SEED", help="the revealed server seed (64 hex)")
     p.add_argument("game_id", metavar="GAME_ID", help="the game id, e.g. 20251212-25dcb17086a24ad7")
-    p.add_argument("--version", default="v3", choices=("v1", "v2", "v3"), help="algorithm version (default v3)")
+    p.add_argument("--version", default="v3", choices=("v1", "v2", "v3"), help="algorithm (default v3)")
     p.add_argument("--json", action="store_true", help="print one JSON object with every price")
     p.set_defaults(handler=run)
 

@@ -1,4 +1,4 @@
-"""The game's constants: price-path parameters (PROTOCOL.md §6.3), economics and limits (§5), cadence (§1-§2)."""
+"""The game's constants: price path (PROTOCOL.md §6.3), economics and limits (§5), cadence (§1-2)."""
 
 from typing import Final
 

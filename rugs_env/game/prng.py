@@ -86,7 +86,8 @@ def generate(server_seed: str, game_id: str, version: str = C.DEFAULT_VERSION) -
         raise ValueError(f"unknown price-path version {version!r}; expected one of {', '.join(C.VERSIONS)}")
     god_candles = version == "v3"
     vol_cap = math.inf if version == "v1" else C.VOLATILITY_SQRT_CAP
-    rug_prob, god_chance, god_move, god_max = C.RUG_PROB, C.GOD_CANDLE_CHANCE, C.GOD_CANDLE_MOVE, C.GOD_CANDLE_MAX_PRICE
+    rug_prob, god_chance = C.RUG_PROB, C.GOD_CANDLE_CHANCE
+    god_move, god_max = C.GOD_CANDLE_MOVE, C.GOD_CANDLE_MAX_PRICE
     big_chance, big_min, big_width = C.BIG_MOVE_CHANCE, C.BIG_MOVE_MIN, C.BIG_MOVE_MAX - C.BIG_MOVE_MIN
     drift_min, drift_width = C.DRIFT_MIN, C.DRIFT_MAX - C.DRIFT_MIN
     vol_base = C.VOLATILITY_BASE
