@@ -5,7 +5,7 @@ The environment that owns it drives the market: :meth:`SimulatedBroker.open_game
 (sidebet settled, position liquidated at the rug price). Orders execute at the ledger's clock: 1.0 in
 presale, else the price of the last tick the market advanced to. Fills (own orders and market events alike)
 are queued for :meth:`poll_fills` when ``keep_fills`` is true (the default); a tight training loop may turn
-that off.
+that off, and its orders' results then carry no fill (the ledger skips building the records).
 """
 
 from __future__ import annotations
@@ -61,18 +61,19 @@ class SimulatedBroker(Broker):
         """Fill ``order`` through the ledger now: ``FILLED`` with the fill, or ``REJECTED`` and why."""
         ledger = self._ledger
         kind = order.kind
+        keep = self.keep_fills
         try:
             if kind is _BUY:
-                fill = ledger.buy(order.amount)
+                fill = ledger.buy(order.amount, record=keep)
             elif kind is _SELL:
-                fill = ledger.sell(order.fraction)
+                fill = ledger.sell(order.fraction, record=keep)
             elif kind is _SIDEBET:
-                fill = ledger.place_sidebet(order.amount)
+                fill = ledger.place_sidebet(order.amount, record=keep)
             else:
-                fill = ledger.sell_qty(order.qty)
+                fill = ledger.sell_qty(order.qty, record=keep)
         except LedgerError as err:
             return OrderResult(order, _REJECTED, None, str(err), type(err).__name__)
-        if self.keep_fills:
+        if keep:
             self._fills.append(fill)
         return OrderResult(order, _FILLED, fill)
 

@@ -48,6 +48,10 @@ NANO = 1e9
 NANO_INT = 10**9  # money.from_nano divides by the int, as here
 
 
+_FLAT = (0.0, 0.0, 0.0)  # position_value, in_position, avg_cost_ratio of a flat account
+_NO_BET = (0.0, 0.0, 0.0)  # sidebet_active, sidebet_left, sidebet_stake without a sidebet
+
+
 class RugsEnvBase(gym.Env[np.ndarray, np.int64]):
     """Base of ``RugsReplay-v0`` and ``RugsSim-v0``; see the subclasses' docstrings."""
 
@@ -179,14 +183,17 @@ class RugsEnvBase(gym.Env[np.ndarray, np.int64]):
         return obs, reward, terminated, truncated, info
 
     def action_masks(self) -> np.ndarray:
-        """Bool mask of the actions the ledger would accept now (sb3-contrib's MaskablePPO calls this)."""
+        """Bool mask of the actions the ledger would accept now, a fresh array (MaskablePPO calls this).
+
+        ``info["action_mask"]`` holds the same values in a read-only array shared between steps.
+        """
         ledger = self.broker.account
         phase = ledger.phase
         open_ = not self._done and (phase is Phase.PRESALE or phase is Phase.ACTIVE)
         key = self._masks.key(
             ledger.cash, ledger.position_qty, open_, phase is Phase.PRESALE, ledger.sidebet is not None
         )
-        mask = self._masks.get(key)
+        mask = self._masks.get(key).copy()
         if open_ and ledger.price >= HUGE_PRICE:  # a buy may get no token: ask the ledger, size by size
             for i, order in enumerate(self._orders):
                 if mask[i] and order is not None and order.kind is OrderKind.BUY:
@@ -212,7 +219,7 @@ class RugsEnvBase(gym.Env[np.ndarray, np.int64]):
         qty = self._obs_qty = ledger.position_qty
         bet = self._obs_bet = ledger.sidebet
         obs = row.copy()
-        obs[I_ACCOUNT] = cash * scale
+        worth = cash
         if qty:
             # ledger_math.sell_proceeds inline (the same double operations; odd values take the call):
             # floor9(qty / 1e9 * price), re-floored twice; the tests check it against the ledger's net worth.
@@ -221,17 +228,18 @@ class RugsEnvBase(gym.Env[np.ndarray, np.int64]):
                 value = floor(floor(floor(v * 1e9) / NANO_INT * 1e9) / NANO_INT * 1e9)
             else:
                 value = sell_proceeds(qty, price)
-            obs[I_ACCOUNT + 1] = value * scale
-            obs[I_ACCOUNT + 2] = 1.0
-            obs[I_ACCOUNT + 3] = log_ratio(price, ledger.avg_price)
-            cash += value
+            worth += value
+            position = (value * scale, 1.0, log_ratio(price, ledger.avg_price))
+        else:
+            position = _FLAT
         if bet is not None:
             left = bet.end_tick - (self._t if self._t > 0 else 0)
-            obs[I_ACCOUNT + 4] = 1.0
-            obs[I_ACCOUNT + 5] = (left if left > 0 else 0) / SIDEBET_WINDOW_TICKS
-            obs[I_ACCOUNT + 6] = bet.stake * scale
-            cash += bet.stake
-        self._nw_now = cash  # net worth: cash + position value + open stake
+            worth += bet.stake
+            wager = (1.0, (left if left > 0 else 0) / SIDEBET_WINDOW_TICKS, bet.stake * scale)
+        else:
+            wager = _NO_BET
+        obs[I_ACCOUNT:] = (cash * scale, *position, *wager)  # one assignment: cheaper than seven
+        self._nw_now = worth  # net worth: cash + position value + open stake
         return obs
 
     @property

@@ -261,12 +261,13 @@ class MaskCache:
         self._sell_min_qty = sorted(1 if n >= d else -(-d // n) for n, d in self.fraction_ratios)
 
     def get(self, key: tuple[int, int, int]) -> np.ndarray:
-        """A fresh copy of the mask for ``key``."""
+        """The mask for ``key``: one read-only array per key, shared (copy it to change it)."""
         mask = self._masks.get(key)
         if mask is None:
             mask = self._build(key)
+            mask.flags.writeable = False
             self._masks[key] = mask
-        return mask.copy()
+        return mask
 
     def _build(self, key: tuple[int, int, int]) -> np.ndarray:
         n_buy, n_sell, n_bet = key

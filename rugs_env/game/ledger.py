@@ -22,7 +22,9 @@ Game phases (``ledger.phase``: ``Phase.IDLE -> PRESALE -> ACTIVE -> RUGGED``, th
   price (``liquidation``), in that order (as the server does). Everything but ``open_game`` then raises
   ``GameOver``.
 
-Orders (each returns one :class:`Fill`; a rejected order raises a ``LedgerError`` and changes nothing):
+Orders (each returns one :class:`Fill`; a rejected order raises a ``LedgerError`` and changes nothing; with
+``record=False`` the order is applied the same way but no Fill is built and None is returned: building the
+record is most of an order's cost, and a training loop that keeps no fills need not pay for it):
 
 * ``buy(amount, *, tick=None, price=None)``: spend ``amount`` lamports. Presale buys execute at exactly 1.0.
 * ``sell(fraction=1.0, *, tick=None, price=None)``: sell ``0 < fraction <= 1`` of the position
@@ -68,7 +70,7 @@ A :class:`Fill` maps onto a session action of the recording format: ``balance_af
 from __future__ import annotations
 
 from collections.abc import Callable
-from math import floor
+from math import floor, inf
 
 from rugs_env.game.constants import DEFAULT_MAX_BET_LAMPORTS, MIN_BET_LAMPORTS, PRESALE_PRICE
 from rugs_env.game.ledger_checks import (
@@ -154,6 +156,15 @@ class Ledger(LedgerView):
 
     def on_tick(self, tick: int, price: float) -> list[Fill]:
         """Advance the clock to an active ``tick`` at ``price``; returns the fill of an expired sidebet."""
+        a = self._a
+        if (
+            type(tick) is int and type(price) is float and a.tick <= tick and 0.0 < price < inf
+            and (a.phase is Phase.ACTIVE or a.phase is Phase.PRESALE)
+        ):  # fmt: skip
+            # fast path: every check below passes (an open game, a valid tick not before the clock's, a price)
+            a.phase, a.tick, a.price = Phase.ACTIVE, tick, price
+            bet = a.sidebet
+            return [self._settle_sidebet(won=False)] if bet is not None and tick > bet.end_tick else []
         a = self._open_state()
         tick, price = check_tick(tick), check_price(price)
         if tick < a.tick:
@@ -182,7 +193,9 @@ class Ledger(LedgerView):
         return fills
 
     # -- orders -------------------------------------------------------------------------------------------
-    def buy(self, amount: int, *, tick: int | None = None, price: float | None = None) -> Fill:
+    def buy(
+        self, amount: int, *, tick: int | None = None, price: float | None = None, record: bool = True
+    ) -> Fill | None:
         """Spend ``amount`` lamports on tokens at the clock's price (1.0 in presale)."""
         a = self._a
         if (
@@ -202,9 +215,16 @@ class Ledger(LedgerView):
         a.position_qty += qty
         a.cost_basis += units
         a.total_invested += units
-        return make_fill(a, FillKind.BUY, t, p, units, qty)
+        return make_fill(a, FillKind.BUY, t, p, units, qty) if record else None
 
-    def sell(self, fraction: float = 1.0, *, tick: int | None = None, price: float | None = None) -> Fill:
+    def sell(
+        self,
+        fraction: float = 1.0,
+        *,
+        tick: int | None = None,
+        price: float | None = None,
+        record: bool = True,
+    ) -> Fill | None:
         """Sell ``fraction`` (0 < f <= 1) of the position; 1.0 closes it exactly."""
         a = self._a
         if (
@@ -216,23 +236,25 @@ class Ledger(LedgerView):
             if units == 0:
                 raise InvalidAmount(f"{fraction!r} of {a.position_qty} nano-tokens rounds to no token")
             t, p = a.tick, a.price
-            return self._apply_sell(units, guarded(sell_proceeds, units, p), t, p, FillKind.SELL)
+            return self._apply_sell(units, guarded(sell_proceeds, units, p), t, p, FillKind.SELL, record)
         units, proceeds, t, p = self._plan_sell(fraction, None, tick, price)
-        return self._apply_sell(units, proceeds, t, p, FillKind.SELL)
+        return self._apply_sell(units, proceeds, t, p, FillKind.SELL, record)
 
-    def sell_qty(self, qty: int, *, tick: int | None = None, price: float | None = None) -> Fill:
+    def sell_qty(
+        self, qty: int, *, tick: int | None = None, price: float | None = None, record: bool = True
+    ) -> Fill | None:
         """Sell exactly ``qty`` nano-tokens of the position."""
         units, proceeds, t, p = self._plan_sell(None, qty, tick, price)
-        return self._apply_sell(units, proceeds, t, p, FillKind.SELL)
+        return self._apply_sell(units, proceeds, t, p, FillKind.SELL, record)
 
-    def place_sidebet(self, amount: int, *, tick: int | None = None) -> Fill:
+    def place_sidebet(self, amount: int, *, tick: int | None = None, record: bool = True) -> Fill | None:
         """Stake ``amount`` lamports on a rug in ``(start, start + 40]``, start = the clock's tick."""
         units, t, p = self._plan_sidebet(amount, tick)
         a = self._a
         a.cash -= units
         a.total_invested += units
         a.sidebet = Sidebet(game_id=a.game_id or "", start_tick=t, stake=units)
-        return make_fill(a, FillKind.SIDEBET_PLACE, t, p, units, 0)
+        return make_fill(a, FillKind.SIDEBET_PLACE, t, p, units, 0) if record else None
 
     def buy_error(self, amount: int) -> LedgerError | None:
         """The error :meth:`buy` would raise now, or None."""
@@ -251,7 +273,9 @@ class Ledger(LedgerView):
         return _error_of(lambda: self._plan_sidebet(amount, None))
 
     # -- internals: plans validate and compute without changing anything; the callers then apply them ------
-    def _apply_sell(self, qty: int, proceeds: int, tick: int, price: float, kind: FillKind) -> Fill:
+    def _apply_sell(
+        self, qty: int, proceeds: int, tick: int, price: float, kind: FillKind, record: bool = True
+    ) -> Fill | None:
         a = self._a
         cost = cost_of_sold(a.cost_basis, a.position_qty, qty)
         rest = a.position_qty - qty
@@ -261,7 +285,7 @@ class Ledger(LedgerView):
         if not rest:
             a.avg_price = 0.0
         a.realised_pnl += proceeds - cost
-        return make_fill(a, kind, tick, price, proceeds, qty)
+        return make_fill(a, kind, tick, price, proceeds, qty) if record else None
 
     def _settle_sidebet(self, *, won: bool) -> Fill:
         """Settle the open sidebet at the clock's (tick, price): a win pays 5x the stake, a loss nothing."""
