@@ -47,6 +47,18 @@ def test_sb3_check_env(replay) -> None:
         check_env(RugsSimEnv())
 
 
+def test_every_step_returns_its_own_info_data(recordings_root) -> None:  # noqa: F811
+    """Gymnasium's passive checker warns when consecutive infos share an object: masks must be fresh."""
+    env = gym.make("RugsReplay-v0", source=recordings_root)  # the passive checker wraps it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, first = env.reset(seed=0)
+        infos = [first] + [env.step(0)[-1] for _ in range(3)]
+    masks = [info["action_mask"] for info in infos]
+    assert all(m.flags.writeable for m in masks)
+    assert len({id(m) for m in masks}) == len(masks)
+
+
 def test_gym_make_through_the_registry(recordings_root) -> None:  # noqa: F811
     env = gym.make("RugsReplay-v0", source=recordings_root)
     obs, info = env.reset(seed=3)

@@ -183,17 +183,14 @@ class RugsEnvBase(gym.Env[np.ndarray, np.int64]):
         return obs, reward, terminated, truncated, info
 
     def action_masks(self) -> np.ndarray:
-        """Bool mask of the actions the ledger would accept now, a fresh array (MaskablePPO calls this).
-
-        ``info["action_mask"]`` holds the same values in a read-only array shared between steps.
-        """
+        """Bool mask of the actions the ledger would accept now (sb3-contrib's MaskablePPO calls this)."""
         ledger = self.broker.account
         phase = ledger.phase
         open_ = not self._done and (phase is Phase.PRESALE or phase is Phase.ACTIVE)
         key = self._masks.key(
             ledger.cash, ledger.position_qty, open_, phase is Phase.PRESALE, ledger.sidebet is not None
         )
-        mask = self._masks.get(key).copy()
+        mask = self._masks.get(key)
         if open_ and ledger.price >= HUGE_PRICE:  # a buy may get no token: ask the ledger, size by size
             for i, order in enumerate(self._orders):
                 if mask[i] and order is not None and order.kind is OrderKind.BUY:

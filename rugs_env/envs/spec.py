@@ -261,13 +261,12 @@ class MaskCache:
         self._sell_min_qty = sorted(1 if n >= d else -(-d // n) for n, d in self.fraction_ratios)
 
     def get(self, key: tuple[int, int, int]) -> np.ndarray:
-        """The mask for ``key``: one read-only array per key, shared (copy it to change it)."""
+        """A fresh copy of the mask for ``key`` (Gymnasium: every step's info is the caller's own data)."""
         mask = self._masks.get(key)
         if mask is None:
             mask = self._build(key)
-            mask.flags.writeable = False
             self._masks[key] = mask
-        return mask
+        return mask.copy()
 
     def _build(self, key: tuple[int, int, int]) -> np.ndarray:
         n_buy, n_sell, n_bet = key
