@@ -125,6 +125,13 @@ class Broker(ABC):
     def submit(self, order: Order) -> OrderResult:
         """Send an order; never raises for a refused order (that is a ``REJECTED`` result)."""
 
+    def execute(self, order: Order) -> bool:
+        """:meth:`submit` for callers that only need to know whether the order went through (not rejected).
+
+        Brokers may do it more cheaply; the environments' step uses it.
+        """
+        return self.submit(order).status is not OrderStatus.REJECTED
+
     @abstractmethod
     def poll_fills(self) -> list[Fill]:
         """Fills confirmed since the last call (own orders, settlements, liquidation), oldest first."""

@@ -77,6 +77,25 @@ class SimulatedBroker(Broker):
             self._fills.append(fill)
         return OrderResult(order, _FILLED, fill)
 
+    def execute(self, order: Order) -> bool:
+        """:meth:`submit` without building an :class:`OrderResult` (the environments' hot path)."""
+        if self.keep_fills:
+            return self.submit(order).status is _FILLED
+        ledger = self._ledger
+        kind = order.kind
+        try:
+            if kind is _BUY:
+                ledger.buy(order.amount, record=False)
+            elif kind is _SELL:
+                ledger.sell(order.fraction, record=False)
+            elif kind is _SIDEBET:
+                ledger.place_sidebet(order.amount, record=False)
+            else:
+                ledger.sell_qty(order.qty, record=False)
+        except LedgerError:
+            return False
+        return True
+
     def check(self, order: Order) -> str | None:
         """Why the ledger would refuse ``order`` now, or None."""
         ledger = self._ledger

@@ -24,7 +24,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from rugs_env.brokers.base import OrderKind, OrderStatus
+from rugs_env.brokers.base import OrderKind
 from rugs_env.brokers.simulated import SimulatedBroker
 from rugs_env.envs.spec import (
     DEFAULT_TABLE,
@@ -46,10 +46,6 @@ from rugs_env.game.money import to_nano
 
 NANO = 1e9
 NANO_INT = 10**9  # money.from_nano divides by the int, as here
-
-
-_FLAT = (0.0, 0.0, 0.0)  # position_value, in_position, avg_cost_ratio of a flat account
-_NO_BET = (0.0, 0.0, 0.0)  # sidebet_active, sidebet_left, sidebet_stake without a sidebet
 
 
 class RugsEnvBase(gym.Env[np.ndarray, np.int64]):
@@ -139,7 +135,7 @@ class RugsEnvBase(gym.Env[np.ndarray, np.int64]):
         order = self._orders[a] if 0 <= a < len(self._orders) else None
         invalid = False
         if order is not None:
-            if broker.submit(order).status is OrderStatus.REJECTED:
+            if not broker.execute(order):
                 invalid = True
                 self.invalid_actions += 1
             elif self.render_mode is not None:
@@ -215,7 +211,8 @@ class RugsEnvBase(gym.Env[np.ndarray, np.int64]):
         cash = self._obs_cash = ledger.cash
         qty = self._obs_qty = ledger.position_qty
         bet = self._obs_bet = ledger.sidebet
-        obs = row.copy()
+        obs = row.copy()  # the account columns of a row are zeros: only what is not zero is written
+        obs[I_ACCOUNT] = cash * scale
         worth = cash
         if qty:
             # ledger_math.sell_proceeds inline (the same double operations; odd values take the call):
@@ -226,16 +223,15 @@ class RugsEnvBase(gym.Env[np.ndarray, np.int64]):
             else:
                 value = sell_proceeds(qty, price)
             worth += value
-            position = (value * scale, 1.0, log_ratio(price, ledger.avg_price))
-        else:
-            position = _FLAT
+            obs[I_ACCOUNT + 1] = value * scale
+            obs[I_ACCOUNT + 2] = 1.0
+            obs[I_ACCOUNT + 3] = log_ratio(price, ledger.avg_price)
         if bet is not None:
             left = bet.end_tick - (self._t if self._t > 0 else 0)
             worth += bet.stake
-            wager = (1.0, (left if left > 0 else 0) / SIDEBET_WINDOW_TICKS, bet.stake * scale)
-        else:
-            wager = _NO_BET
-        obs[I_ACCOUNT:] = (cash * scale, *position, *wager)  # one assignment: cheaper than seven
+            obs[I_ACCOUNT + 4] = 1.0
+            obs[I_ACCOUNT + 5] = (left if left > 0 else 0) / SIDEBET_WINDOW_TICKS
+            obs[I_ACCOUNT + 6] = bet.stake * scale
         self._nw_now = worth  # net worth: cash + position value + open stake
         return obs
 
