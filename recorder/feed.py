@@ -16,6 +16,11 @@ payload template in which the string ``"{token}"`` is replaced by the token (def
 "{token}"}``, what ``rugs serve`` expects), preceded by a trace object like the web client's; optionally the
 same payload also goes in the Socket.IO ``auth`` of the connection. The ack is reported as ``@authenticate``
 (it holds the player id, never the token). The token is never logged.
+
+The connected client: :attr:`FeedConnection.client` is the python-socketio ``AsyncClient`` of the
+connection while it is up (None otherwise), for callers that send on the same socket (the live player's
+orders). It is set before the ``connect`` event is reported and cleared before ``disconnect`` is;
+``on_connected(client)``, when given, is called at that moment too, before the authentication is sent.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ DEFAULT_HEADERS = {"Origin": "https://rugs.fun"}
 STABLE_AFTER = 5.0  # seconds up after which a drop is retried at once
 # (connection, event, args, the args' JSON text as received or None)
 EventCallback = Callable[[int, str, tuple[Any, ...], str | None], None]
+ConnectedCallback = Callable[[Any], None]  # called with the connected python-socketio AsyncClient
 _CLIENT: Any = None
 
 
@@ -131,12 +137,22 @@ def _trace() -> dict[str, Any]:
 class FeedConnection:
     """One connection to the feed, kept open until ``stop`` is set (see the module docstring)."""
 
-    def __init__(self, index: int, options: FeedOptions, on_event: EventCallback, health: FeedHealth) -> None:
+    def __init__(
+        self,
+        index: int,
+        options: FeedOptions,
+        on_event: EventCallback,
+        health: FeedHealth,
+        *,
+        on_connected: ConnectedCallback | None = None,
+    ) -> None:
         self.index = index
         self.options = options
         self.on_event = on_event
         self.health = health
+        self.on_connected = on_connected
         self.failures = 0
+        self.client: Any = None  # the connected python-socketio AsyncClient, None while not connected
 
     def _deliver(self, event: str, args: tuple[Any, ...], text: str | None = None) -> None:
         self.health.on_event(self.index, asyncio.get_running_loop().time())
@@ -175,6 +191,8 @@ class FeedConnection:
             self._deliver(event, args, args_text(sio.raw))
 
         async def on_disconnect(reason: Any = None) -> None:
+            if self.client is sio:
+                self.client = None
             self.health.on_disconnect(self.index)
             self._deliver("disconnect", (str(reason),) if reason is not None else ())
             ended.set()
@@ -198,6 +216,12 @@ class FeedConnection:
             return None
         up_since = loop.time()
         self.health.on_connect(self.index, up_since)
+        self.client = sio
+        if self.on_connected is not None:
+            try:
+                self.on_connected(sio)
+            except Exception:  # the caller's bug must not take the connection down
+                log.exception("connection %d: the on_connected callback failed", self.index)
         self._deliver("connect", ())
         log.info("connection %d: connected", self.index)
         if opts.auth is not None:
@@ -222,6 +246,8 @@ class FeedConnection:
                 task.cancel()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(sio.disconnect(), 5.0)
+        if self.client is sio:
+            self.client = None
         if not ended.is_set():  # we closed it ourselves: no disconnect callback may come
             self.health.on_disconnect(self.index)
             self._deliver("disconnect", ("recorder",))

@@ -154,7 +154,7 @@ class RecorderPipeline:
         for session in self.sessions.values():
             try:
                 session.refresh(self.games.clock, final=True)
-                self._write(session)
+                self._write(session, final=True)
             except Exception:
                 self.counters.errors += 1
                 log.exception("error while writing the session of %r", session.username)
@@ -196,11 +196,14 @@ class RecorderPipeline:
         """New inputs: the session re-derives its open games lazily (at the next flush or game end), since a
         replay on every trade would cost more than the feed can afford at high speed."""
 
-    def _write(self, session: PlayerSessionRecorder) -> None:
+    def _write(self, session: PlayerSessionRecorder, *, final: bool = False) -> None:
+        """Write the session's file if it changed. A full file is closed first (its last version holds its
+        sealed games only; the games still open go whole into the next file): a game's actions are in
+        exactly one file. At the end of input (``final``) nothing follows, so nothing is closed."""
+        if session.full and not final:
+            self.sink.write_session(session.roll())
         if session.changed and session.worth_writing:
             self.sink.write_session(session.recording())
-        if session.full:
-            session.roll()
 
     def _flush_sessions(self, at: datetime) -> None:
         """Rewrite the changed sessions, at most every ``session_write_interval`` seconds of event time:

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Protocol
 
 from recorder.files import ActionKind, SessionAction
 from recorder.verifier import AccountState
@@ -33,6 +34,16 @@ from rugs_env.game.money import nano_str, to_nano_rounded
 
 HEADROOM = 10**18  # lamports added to every internal balance (a billion SOL)
 PriceAt = Callable[[str, int], float | None]
+
+
+class GameOracle(Protocol):
+    """What a session needs to know about games (implemented by the game recorder)."""
+
+    def price_at(self, game_id: str, tick: int) -> float | None: ...
+    def tick_time(self, game_id: str, tick: int) -> datetime | None: ...
+    def current_tick(self, game_id: str) -> int | None: ...
+    def rank_of(self, game_id: str) -> float: ...
+    def entry_guess(self, game_id: str) -> tuple[int, float]: ...
 
 
 @dataclass(slots=True)

@@ -8,59 +8,47 @@ actions frozen) once the game is over and revealed. The session file is rewritte
 sealed actions plus those of the games still open, so a killed recorder loses at most the game in progress.
 
 Balances. The authenticated player's balance comes from the server's ``playerUpdate`` messages (the
-starting balance under which most of them match a ledger state, :func:`recorder.verifier.best_start`), and
-every update is checked against the ledger by the :class:`~recorder.verifier.StateVerifier`. A public
-player's balance is unknown: it starts at ``start_balance`` when one is given (``given``), else at the
-smallest value that keeps it from ever going negative (``minimal``: the balance is then exact up to a
-constant, the least the player can have had). ``meta.balance_basis`` and ``meta.starting_balance`` say which.
+starting balance under which most of them match a ledger state, :func:`recorder.verifier.best_start`,
+guessed once: a balance the server has set is never guessed again, not even in the next file), and every
+update is checked against the ledger by the :class:`~recorder.verifier.StateVerifier` (before a game is
+sealed, while all its states are at hand; the last states of sealed games are kept for late updates:
+:class:`~recorder.verifier.StateHistory`). A public player's balance is unknown: it starts at
+``start_balance`` when one is given (``given``), else at the smallest value that keeps it from ever going
+negative (``minimal``: the balance is then exact up to a constant, the least the player can have had).
+``meta.balance_basis`` and ``meta.starting_balance`` say which.
 
-Long runs: a file of :data:`MAX_ACTIONS` actions is closed, the next one started (``carried over``)."""
+Long runs: a session file holds whole games. Once it holds :data:`MAX_ACTIONS` sealed actions it is closed
+(:meth:`PlayerSessionRecorder.roll`): its last version holds its sealed games only, and the games still open
+(under way, or over but not sealed yet) go whole into the next file, which starts with the balance the
+sealed games left (``carried over``). So every game's actions are in exactly one file."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from recorder.events import AccountUpdate, BoardEntry, SidebetEvent, Trade
 from recorder.files import SessionAction, SessionRecording, SessionSource
+from recorder.session_file import SessionCounters, SessionHeader, session_recording
 from recorder.session_replay import (
     HEADROOM,
     ActionRecord,
     GameInputs,
+    GameOracle,
     Input,
     ReplayResult,
     account_of,
     replay_game,
     to_action,
 )
-from recorder.verifier import AccountState, StateVerifier, best_start
+from recorder.verifier import AccountState, StateHistory, StateVerifier, best_start
 from rugs_env.game.ledger_types import LedgerState
-from rugs_env.game.money import NANO, floor_nano, nano_str
+from rugs_env.game.money import NANO, floor_nano
 
 log = logging.getLogger(__name__)
-RECENT_STATES = 32  # sealed states kept for matching late playerUpdates
 MAX_ACTIONS = 500  # a session file holding this many actions is closed and the next one started
 MAX_OPEN_GAMES = 4  # older open games are over whatever we heard: sealed with what is known
-
-
-class GameOracle(Protocol):
-    """What a session needs to know about games (implemented by the game recorder)."""
-
-    def price_at(self, game_id: str, tick: int) -> float | None: ...
-    def tick_time(self, game_id: str, tick: int) -> datetime | None: ...
-    def current_tick(self, game_id: str) -> int | None: ...
-    def rank_of(self, game_id: str) -> float: ...
-    def entry_guess(self, game_id: str) -> tuple[int, float]: ...
-
-
-@dataclass(slots=True)
-class SessionCounters:
-    inferred: int = 0  # buys assumed for tokens sold but never seen bought
-    rejects: int = 0  # inputs the ledger refused (logged)
-    mismatches: int = 0  # wire amounts or sidebet results that differ from the ledger's
-    late: int = 0  # inputs for a game already sealed (ignored)
 
 
 class PlayerSessionRecorder:
@@ -93,13 +81,14 @@ class PlayerSessionRecorder:
         self._sealed: list[ActionRecord] = []
         self._sealed_min = self._base.cash - HEADROOM
         self._sealed_counts = SessionCounters()
-        self._recent: list[AccountState] = []
+        self._recent = StateHistory()  # states of sealed games, for matching late playerUpdates
         self._games: dict[str, GameInputs] = {}
         self._sealed_ids: set[str] = set()
         self._replayed: list[ReplayResult] = []
         self._cache: tuple[int, list[SessionAction]] = (0, [])
         self.verifier = StateVerifier(tolerance, name=username or player_id) if authenticated else None
         self._uncalibrated = False  # a server update came but the starting balance is not set from it yet
+        self._calibrated = False  # the balance was set from the server's updates (in this file or before)
         self.dirty = True  # the inputs changed: the open games must be replayed
         self.changed = True  # the file may differ from the last one taken
         self.counters = SessionCounters()
@@ -179,7 +168,7 @@ class PlayerSessionRecorder:
         self.ended = max(self.ended, at)
         if self.verifier is None:
             return
-        if self.basis != "server" and not self._sealed:
+        if not self._calibrated and not self._sealed:
             self._uncalibrated = True
             self.dirty = True
         state = AccountState(update.cash, update.position_qty or 0, update.avg_cost or 0)
@@ -227,6 +216,7 @@ class PlayerSessionRecorder:
         self._base = LedgerState(cash=HEADROOM + best, min_bet=1, max_bet=HEADROOM)
         self.basis = "server"
         self._uncalibrated = False
+        self._calibrated = True
         self._replay()
 
     # -- game events ---------------------------------------------------------------------------------------
@@ -252,26 +242,32 @@ class PlayerSessionRecorder:
 
     # -- derivation ----------------------------------------------------------------------------------------
     def refresh(self, clock: int, *, final: bool = False) -> bool:
-        """Re-derive the open games' actions, seal the finished ones, check pending server updates.
+        """Re-derive the open games' actions, check pending server updates, seal the finished games.
 
-        Returns True when a game was sealed (a good moment to write the file). ``changed`` tells whether
-        the file's content may have changed since it was last taken.
+        Updates are checked before sealing: a game about to be sealed still has every state it went
+        through, however many actions it had. Returns True when a game was sealed (a good moment to write
+        the file). ``changed`` tells whether the file's content may have changed since it was last taken.
         """
         sealed = False
         if self.dirty:
             self._replay()
             if self._uncalibrated and not self._sealed:
                 self._calibrate()
+            self._check(clock, final)
             sealed = self._seal()
             self.dirty = False
             self.changed = True
+        else:
+            self._check(clock, final)
+        return sealed
+
+    def _check(self, clock: int, final: bool) -> None:
         if self.verifier is not None and self.verifier.pending:
             self.verifier.resolve(self._states(), clock, final=final)
             self.changed = True
-        return sealed
 
     def _states(self) -> list[AccountState]:
-        states = [*self._recent, account_of(self._base)]
+        states = [*self._recent.states, account_of(self._base)]
         for result in self._replayed:
             states.extend(a.account() for a in result.actions)
             states.append(account_of(result.end))
@@ -291,6 +287,9 @@ class PlayerSessionRecorder:
             )
             self._replayed.append(result)
             state = result.end
+        self._count()
+
+    def _count(self) -> None:
         c = SessionCounters(late=self.counters.late)
         c.inferred = self._sealed_counts.inferred + sum(r.inferred for r in self._replayed)
         c.rejects = self._sealed_counts.rejects + sum(r.rejects for r in self._replayed)
@@ -306,42 +305,47 @@ class PlayerSessionRecorder:
 
     @property
     def full(self) -> bool:
-        """The file holds enough actions: it should be written one last time and :meth:`roll` called."""
+        """The file holds enough sealed actions: it should be closed (:meth:`roll`)."""
         return len(self._sealed) >= MAX_ACTIONS
 
-    def roll(self) -> None:
-        """Start the next file of this player (a long run is split so rewriting a file stays cheap and
-        memory stays flat). The balance carries on; counters and the verifier start afresh."""
-        last = max([self.ended, *(a.at for a in self._sealed[-1:])])
-        self.started = max(last, self.started + timedelta(seconds=1))  # a new file name, never the old one
-        self.ended = self.started
+    def roll(self) -> SessionRecording:
+        """Close this file and start the next one of this player (a long run is split so that rewriting a
+        file stays cheap and memory stays flat); returns the closed file's last version, to be written.
+
+        A file holds whole games: the closed one keeps its sealed games only, and the games still open go
+        whole into the next one, which starts with the balance the sealed games left (``carried over``).
+        Counters and the verifier's tallies start afresh; updates not matched yet carry over."""
+        closed = self.recording(open_games=False)
+        carried = [r.at for result in self._replayed for r in result.actions]
+        first = min(carried) if carried else closed.meta.session_end
+        self.started = max(first, self.started + timedelta(seconds=1))  # a new file name, never the old one
+        self.ended = max(self.ended, self.started)
         self._sealed = []
         self._cache = (0, [])
         self._sealed_counts = SessionCounters()
         self.counters = SessionCounters()
+        self._count()
         self._first_cash = self._base.cash - HEADROOM
         self.basis = "carried over"
         if self.verifier is not None:
-            old = self.verifier
-            self.verifier = StateVerifier(old.tolerance, old.patience, old.name)
-            for state in old.pending_states():
-                self.verifier.observe(state, 0)
+            self.verifier = self.verifier.successor()
         self.changed = True
+        return closed
 
     def _seal(self) -> bool:
         ordered = sorted(self._games.values(), key=lambda g: g.rank)
         for game in ordered[: max(0, len(ordered) - MAX_OPEN_GAMES)]:
             game.final = True  # its end was missed (never revealed in our view): do not hold the rest back
         sealed = 0
+        states: list[AccountState] = []
         for game, result in zip(ordered, self._replayed, strict=True):
             if not game.final:
                 break
             self._sealed.extend(result.actions)
             self._sealed_ids.add(game.game_id)
             del self._games[game.game_id]
-            self._recent = ([*self._recent, account_of(self._base), *(a.account() for a in result.actions)])[
-                -RECENT_STATES:
-            ]
+            states.append(account_of(self._base))
+            states.extend(a.account() for a in result.actions)
             self._base = result.end
             for action in result.actions:
                 self._sealed_min = min(self._sealed_min, action.fill.cash_after - HEADROOM)
@@ -349,6 +353,7 @@ class PlayerSessionRecorder:
             self._sealed_counts.rejects += result.rejects
             self._sealed_counts.mismatches += result.mismatches
             sealed += 1
+        self._recent.add(states)
         self._replayed = self._replayed[sealed:]
         return sealed > 0
 
@@ -360,40 +365,32 @@ class PlayerSessionRecorder:
                 low = min(low, action.fill.cash_after - HEADROOM)
         return min(0, low)
 
-    def recording(self) -> SessionRecording:
-        """The session file as it stands (sealed games plus the open ones)."""
+    def recording(self, *, open_games: bool = True) -> SessionRecording:
+        """The session file as it stands: the sealed games, and the open ones unless ``open_games`` is
+        false (the last version of a file being closed, see :meth:`roll`)."""
         shift = self._shift()
         cached_shift, cached = self._cache
         if cached_shift != shift or len(cached) > len(self._sealed):
             cached = []
         cached.extend(to_action(r, shift) for r in self._sealed[len(cached) :])
         self._cache = (shift, cached)
-        self.changed = False
-        actions = cached + [to_action(r, shift) for res in self._replayed for r in res.actions]
-        start = self._first_cash - shift
-        meta: dict[str, object] = {
-            "player_id": self.player_id,
-            "username": self.username,
-            "session_start": self.started,
-            "session_end": max([self.ended, *(a.timestamp for a in actions[-1:])]),
-            "games_played": len({a.game_id for a in actions}),
-            "source": self.source,
-            "recorder_version": self.recorder_version,
-            "balance_basis": self.basis
-            if shift == 0 or self.basis == "minimal"
-            else f"{self.basis}, shifted",
-            "starting_balance": nano_str(start),
-        }
-        if self.verifier is not None:
-            meta["verification"] = self.verifier.summary()
-            meta["authenticated"] = True
-        c = self.counters
-        for key, value in (
-            ("inferred_actions", c.inferred),
-            ("ledger_rejects", c.rejects),
-            ("wire_mismatches", c.mismatches),
-            ("late_inputs", c.late),
-        ):
-            if value:
-                meta[key] = value
-        return SessionRecording.model_validate({"meta": meta, "actions": actions})
+        if open_games:
+            self.changed = False
+            actions = cached + [to_action(r, shift) for res in self._replayed for r in res.actions]
+            ended = max([self.ended, *(a.timestamp for a in actions[-1:])])
+            counters = self.counters
+        else:
+            actions = list(cached)
+            ended = max([self.started, *(a.timestamp for a in actions)])
+            counters = replace(self._sealed_counts, late=self.counters.late)
+        return session_recording(
+            SessionHeader(self.player_id, self.username, self.source, self.recorder_version),
+            actions,
+            started=self.started,
+            ended=ended,
+            basis=self.basis,
+            starting_balance=self._first_cash,
+            shift=shift,
+            verification=self.verifier.summary() if self.verifier is not None else None,
+            counters=counters,
+        )

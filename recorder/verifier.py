@@ -11,6 +11,11 @@ caused it, e.g. from a second connection), so an update is matched against *ever
 went through recently, not just the latest. An update that matches none stays pending and is retried
 whenever the ledger changes; only when ``patience`` ticks have passed without a match is it counted as
 drift, with the distance to the closest state. Drift is logged and counted, never hidden.
+
+"Recently": the session recorder checks pending updates against all the states of the games still open
+(before it seals a game), and keeps the states of sealed games in a :class:`StateHistory` for updates that
+come later still: the last :data:`RECENT_STATES`, and every state of the games sealed last, however many
+(a long fast game is sealed at once), up to :data:`MAX_STATES` (memory stays bounded).
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from dataclasses import dataclass
 from recorder.files import SessionVerification
 
 log = logging.getLogger(__name__)
+RECENT_STATES = 64  # states of sealed games always kept for late playerUpdates
+MAX_STATES = 4096  # never more than this (a burst beyond it is a game of thousands of actions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +79,13 @@ class StateVerifier:
         """A server update arrived (it is checked at the next :meth:`resolve`)."""
         self._pending.append(_Pending(update, clock, label))
 
+    def successor(self) -> StateVerifier:
+        """A verifier with the same settings and fresh tallies, holding the updates still pending (as they
+        arrived: a session file rolling over must not change when they are judged)."""
+        fresh = StateVerifier(self.tolerance, self.patience, self.name)
+        fresh._pending = list(self._pending)
+        return fresh
+
     def resolve(self, states: Sequence[AccountState], clock: int, *, final: bool = False) -> int:
         """Match pending updates with ``states`` (the ledger's recent states, latest last).
 
@@ -82,12 +96,19 @@ class StateVerifier:
             return 0
         keep: list[_Pending] = []
         drifts = 0
+        exact = set(states)  # most updates match a state exactly: no scan of a long history for them
         for item in self._pending:
-            best = min((item.state.distance(s) for s in states), default=None)
+            if item.state in exact:
+                self.checked += 1
+                continue
+            due = final or clock - item.clock > self.patience
+            best = None
+            if self.tolerance or due:  # the closest state: to match within the tolerance, or to report
+                best = min((item.state.distance(s) for s in states), default=None)
             if best is not None and best <= self.tolerance:
                 self.checked += 1
                 continue
-            if final or clock - item.clock > self.patience:
+            if due:
                 self.checked += 1
                 self.drift_count += 1
                 drifts += 1
@@ -142,3 +163,19 @@ def best_start(
 
     fallback = start + updates[0].cash - states[-1].cash if updates and states else start
     return max(dict.fromkeys(candidates), key=score, default=fallback)
+
+
+class StateHistory:
+    """The account states of sealed games, kept for updates that come after their game was sealed (see the
+    module docstring): the last ``keep`` states, and all those of the latest batch, up to ``cap``."""
+
+    def __init__(self, keep: int = RECENT_STATES, cap: int = MAX_STATES) -> None:
+        self.keep = keep
+        self.cap = cap
+        self.states: list[AccountState] = []
+
+    def add(self, batch: Sequence[AccountState]) -> None:
+        """The states of the games just sealed, in order."""
+        if batch:
+            size = min(self.cap, max(self.keep, len(batch)))
+            self.states = [*self.states[-size:], *batch][-size:]

@@ -19,7 +19,6 @@ set). ``summary.json`` in the run folder holds every stage's timing and counts.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 import time
@@ -124,7 +123,6 @@ def run_demo(config: DemoConfig | None = None, *, write: Callable[[str], None] |
 def _record(cfg: DemoConfig, run_dir: Path, result: DemoResult, say: Callable[[str], None]) -> None:
     from rugs_env.data.local_record import record_local
 
-    logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # socket clients' leftover ping tasks at exit
     rec = record_local(
         run_dir / "recordings",
         games=cfg.games,

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from rugs_env.live.session import LiveSession
 
 log = logging.getLogger(__name__)
-_OWN_EVENTS = frozenset({"playerUpdate", "currentSidebet", "currentSidebetResult"})
 PAPER_WRITE_EVERY = 5.0  # seconds between rewrites of a growing paper session
 _KINDS = {
     FillKind.BUY: ActionKind.BUY,
@@ -90,28 +89,11 @@ class LiveRecording:
             if self.journal is not None:
                 self.journal.write(at, event, args, conn, text)
             self.pipeline.feed(at, event, args, conn)
-            self._verify_session(event in _OWN_EVENTS)
             if self.options.mode == "paper" and event == "gameStateUpdate":
                 self._maybe_write_paper()
         except Exception:  # the recording must never stop the session
             self.errors += 1
             log.exception("recording %s failed", event)
-
-    def _verify_session(self, own: bool) -> None:
-        """Have the authenticated session check the server's updates now, not only when its file is next
-        written: it keeps only its last few sealed states, so a fast game's updates must be matched while
-        the game's states are still at hand (see the report on ``PlayerSessionRecorder.refresh``)."""
-        identity = self.pipeline.players.identity
-        recorder = self.pipeline.sessions.get(identity.player_id) if identity is not None else None
-        if recorder is None:
-            return
-        if recorder.basis == "carried over":
-            # Workaround (see the report): after a session file rolls over, PlayerSessionRecorder would
-            # re-guess the carried-over balance from the next updates (best_start) and can pick a wrong one,
-            # turning every later update into drift. The balance carried over *is* the server-verified one.
-            recorder.basis = "server"
-        if own and recorder.verifier is not None and recorder.verifier.pending:
-            recorder.refresh(self.pipeline.games.clock)
 
     def note(self, kind: str, data: dict[str, Any]) -> None:
         if self.journal is not None:
@@ -130,6 +112,7 @@ class LiveRecording:
     def close(self) -> None:
         at = now()
         self.pipeline.finish(at)
+        self.sink.close()  # flushed by finish: stops the session-writer thread (later writes: direct)
         path = None
         if self.options.mode == "live":
             path = self._annotate_live()

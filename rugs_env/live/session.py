@@ -2,8 +2,8 @@
 loop of its own (a background thread), for synchronous callers (the environment, the play loop).
 
 * The connection is the recorder's :class:`~recorder.feed.FeedConnection` (reconnection with backoff,
-  stale-feed watchdog, authentication on every connect); a thin subclass keeps the connected client so that
-  orders go out on that same authenticated socket.
+  stale-feed watchdog, authentication on every connect); orders go out on its connected client
+  (``FeedConnection.client``), the same authenticated socket.
 * Every event received is, in order: journaled (:class:`~recorder.journal.JournalWriter`, the token
   scrubbed), fed to the recorder's :class:`~recorder.pipeline.RecorderPipeline` (game files, and the
   authenticated player's session file with its ``playerUpdate`` verification: the bot's play is recorded
@@ -54,20 +54,6 @@ log = logging.getLogger(__name__)
 AUTH_TIMEOUT = 10.0  # seconds a connection may wait for the answer to its authentication
 
 
-class _Connection(FeedConnection):
-    """The recorder's feed connection, remembering its client: orders go out on the authenticated socket."""
-
-    def __init__(self, session: LiveSession, options: FeedOptions, health: FeedHealth) -> None:
-        super().__init__(0, options, session._on_event, health)
-        self.session = session
-        self.client: Any = None
-
-    async def _authenticate(self, sio: Any) -> None:
-        self.client = sio
-        self.session.broker.begin_auth()
-        await super()._authenticate(sio)
-
-
 class LiveSession:
     """See the module docstring. ``start()`` connects (and authenticates); ``close()`` saves everything."""
 
@@ -96,7 +82,7 @@ class LiveSession:
         self.events = 0
         self.errors = 0
         self.malformed = 0
-        self._conn: _Connection | None = None
+        self._conn: FeedConnection | None = None
         self._thread: threading.Thread | None = None
         self._stop: asyncio.Event | None = None
         self._started = threading.Event()
@@ -186,7 +172,7 @@ class LiveSession:
         feed = FeedOptions(url=o.url, headers=dict(o.headers), transports=o.transports, auth=auth,
                            stale_after=o.stale_after, connect_timeout=o.connect_timeout,
                            reconnect_delay=o.reconnect_delay, reconnect_max=o.reconnect_max)  # fmt: skip
-        self._conn = _Connection(self, feed, self.health)
+        self._conn = FeedConnection(0, feed, self._on_event, self.health, on_connected=self._connected)
         task = asyncio.create_task(self._conn.run(self._stop), name="rugs-live-feed")
         watchdog = asyncio.create_task(self._auth_watchdog(), name="rugs-live-auth-watchdog")
         self._started.set()
@@ -194,6 +180,11 @@ class LiveSession:
         watchdog.cancel()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(task, 10.0)
+
+    def _connected(self, client: Any) -> None:
+        """A connection is up (on the loop): in live mode its authentication is about to be sent."""
+        if self.options.mode == "live":
+            self.broker.begin_auth()
 
     async def _auth_watchdog(self) -> None:
         """A connection whose authentication never got an answer is replaced (live mode): without it no
@@ -323,8 +314,6 @@ class LiveSession:
         elif event == "connect":
             broker.on_connect()
         elif event == "disconnect":
-            if self._conn is not None:
-                self._conn.client = None
             broker.on_disconnect()
         elif event == "@authenticate":
             broker.on_auth_ack(payload)

@@ -260,6 +260,19 @@ async def serve_until_stopped(
         watcher.cancel()
 
 
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel the tasks still pending on the server's own loop before it is closed, as ``asyncio.run`` does.
+
+    engineio's server starts a ping task per socket (``AsyncSocket._send_ping``, asleep for the ping
+    interval) and closing the socket does not cancel it; a loop closed with it pending makes Python print
+    "Task was destroyed but it is pending!" when the task is collected."""
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+
+
 class ServerThread:
     """A :class:`RugsServer` on its own event loop in a background thread, for synchronous code."""
 
@@ -294,6 +307,7 @@ class ServerThread:
         self._ready.set()
         loop.run_forever()
         loop.run_until_complete(self.server.stop())
+        _cancel_leftovers(loop)
         loop.close()
 
     def stop(self, timeout: float = 30.0) -> None:

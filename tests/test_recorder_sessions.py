@@ -1,0 +1,178 @@
+"""The session recorder over long runs: files split between games, the server's balance kept across the
+split, and the server's updates of a long fast game matched before the game is sealed.
+
+An authenticated player trades in synthetic games (the real message shapes, see test_recorder_units), each
+trade followed by the ``playerUpdate`` the server would send: the account of a ledger that mirrors the
+server's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_recorder_units import T0, Feed, history_entry, make_game, pipeline, trade
+
+from recorder.files import RecordingsLayout, SessionRecording, read_session
+from recorder.verifier import AccountState, StateHistory, StateVerifier
+from rugs_env.game.ledger import Ledger
+from rugs_env.game.money import nano_str
+
+PID, NAME = "did:privy:cmowner00000000000000000", "owner"
+START = 10 * 10**9  # the player's balance on the server, lamports
+
+
+class OwnFeed(Feed):
+    """A feed in which each of the player's trades is followed by the server's ``playerUpdate``."""
+
+    def __init__(self) -> None:
+        super().__init__(T0)
+        self.ledger = Ledger(START, min_bet=1, max_bet=10**18)
+        self.updates: dict[str, dict[str, Any]] = {}
+        self.emit("usernameStatus", {"id": PID, "username": NAME})
+        self.emit("playerUpdate", self.ledger.player_update(1.0))
+
+    def emit(self, event: str, payload: Any, dt: float = 0.1, trace: bool = False) -> None:
+        super().emit(event, payload, dt, trace)
+        if event == "standard/newTrade" and payload.get("id") in self.updates:
+            super().emit("playerUpdate", self.updates.pop(payload["id"]), dt=0.005)
+
+    def buy(self, game_id: str, tick: int, price: float, amount: int, tid: str) -> dict[str, Any]:
+        fill = self.ledger.buy(amount, tick=tick, price=price)
+        self.updates[tid] = self.ledger.player_update(price)
+        return trade(game_id, PID, NAME, "buy", tick, price, amount / 1e9, fill.qty / 1e9, tid)
+
+    def sell_all(self, game_id: str, tick: int, price: float, tid: str) -> dict[str, Any]:
+        fill = self.ledger.sell_qty(self.ledger.position_qty, tick=tick, price=price)
+        self.updates[tid] = self.ledger.player_update(price)
+        return trade(game_id, PID, NAME, "sell", tick, price, fill.amount / 1e9, fill.qty / 1e9, tid)
+
+
+def sessions(root: Path) -> list[SessionRecording]:
+    files = RecordingsLayout(root).session_files()
+    return sorted((read_session(f) for f in files), key=lambda s: s.meta.session_start)
+
+
+def round_trips(feed: OwnFeed, games: int, *, reveal_late: bool) -> list[str]:
+    """``games`` games in each of which the player buys in the presale and sells everything at tick 5.
+
+    ``reveal_late``: a game's seed is revealed in the next game's tick-0 message (its first cooldown message
+    was lost), i.e. after the next game's presale buy: the next game is under way when the revealed one is
+    sealed."""
+    history: list[dict[str, Any]] = []
+    ids = []
+    for i in range(games):
+        seed, game_id, prices = make_game(f"roll{i}", 12, 30)
+        ids.append(game_id)
+        feed.ledger.open_game(game_id)
+        buy = feed.buy(game_id, 0, 1.0, 10_000_000 * (i + 1), f"b{i}")
+        feed.ledger.on_tick(5, prices[5])
+        sell = feed.sell_all(game_id, 5, prices[5], f"s{i}")
+        first = len(feed.events)
+        feed.game(
+            seed, game_id, prices, 0.01, history=[] if reveal_late else history, trades={0: [buy], 6: [sell]}
+        )
+        if reveal_late and history:
+            tick0 = next(
+                args[0]
+                for _, event, args in feed.events[first:]
+                if event == "gameStateUpdate" and args[0].get("active") and args[0].get("tickCount") == 0
+            )
+            tick0["gameHistory"] = history
+        feed.ledger.rug(len(prices), 0.01)
+        history = [history_entry(seed, game_id, prices, 0.01), *history][:10]
+    feed.game(*make_game("roll-end"), 0.01, history=history, rug_message=False, post_rug=False)
+    return ids
+
+
+@pytest.mark.parametrize("reveal_late", [False, True])
+def test_a_game_lives_in_exactly_one_session_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reveal_late: bool
+) -> None:
+    import recorder.sessions as session_module
+
+    monkeypatch.setattr(session_module, "MAX_ACTIONS", 4)
+    feed = OwnFeed()
+    ids = round_trips(feed, 5, reveal_late=reveal_late)
+    feed.play(pipeline(tmp_path / "rec", session_write_interval=0.0))
+    parts = sessions(tmp_path / "rec")
+    assert [len(p.actions) for p in parts] == [4, 4, 2], "files close between games (2 actions a game)"
+    trade_ids = [a.trade_id for p in parts for a in p.actions]
+    assert len(trade_ids) == len(set(trade_ids)) == 10, "no action in two files"
+    owners = [{a.game_id for a in p.actions} for p in parts]
+    assert sorted(g for games in owners for g in games) == sorted(ids), "every game in exactly one file"
+    for before, after in zip(parts, parts[1:], strict=False):
+        assert after.meta.extra_fields["starting_balance"] == nano_str(before.actions[-1].balance_after)
+        assert after.meta.session_start > before.meta.session_start
+    assert parts[-1].actions[-1].balance_after == feed.ledger.cash
+
+
+def test_the_server_balance_carries_over_a_split_and_is_not_guessed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each game starts with the same presale buy (the same position and average cost), so after a split
+    a guess of the balance from the next update would be ambiguous: the balance carried over must stay."""
+    import recorder.sessions as session_module
+
+    monkeypatch.setattr(session_module, "MAX_ACTIONS", 4)
+    feed = OwnFeed()
+    round_trips(feed, 6, reveal_late=True)
+    feed.play(pipeline(tmp_path / "rec", session_write_interval=0.0))
+    parts = sessions(tmp_path / "rec")
+    assert len(parts) == 3
+    for before, after in zip(parts, parts[1:], strict=False):
+        assert after.meta.extra_fields["starting_balance"] == nano_str(before.actions[-1].balance_after)
+        assert after.meta.extra_fields["balance_basis"] == "carried over"
+    assert parts[0].meta.extra_fields["balance_basis"] == "server"
+    checked = 0
+    for part in parts:
+        verification = part.meta.verification
+        assert verification is not None and verification.drift_count == 0, part.meta.session_start
+        checked += verification.player_updates_checked
+    assert checked == 1 + 2 * 6, "every update checked once"
+    assert parts[-1].actions[-1].balance_after == feed.ledger.cash
+
+
+def test_updates_of_a_long_fast_game_are_matched_before_it_is_sealed(tmp_path: Path) -> None:
+    """60 trades in one game, the session refreshed only when the game is sealed (a fast server: the
+    periodic rewrite comes once for the whole game): every update still finds its ledger state."""
+    feed = OwnFeed()
+    seed, game_id, prices = make_game("burst", 45, 60)
+    feed.ledger.open_game(game_id)
+    trades: dict[int, list[dict[str, Any]]] = {}
+    for tick in range(1, 31):
+        feed.ledger.on_tick(tick, prices[tick])
+        buy = feed.buy(game_id, tick, prices[tick], 1_000_000 * tick, f"b{tick}")
+        sell = feed.sell_all(game_id, tick, prices[tick], f"s{tick}")
+        trades[tick + 1] = [buy, sell]
+    feed.game(seed, game_id, prices, 0.02, trades=trades)
+    entry = history_entry(seed, game_id, prices, 0.02)
+    feed.game(*make_game("burst-next"), 0.01, history=[entry], rug_message=False, post_rug=False)
+    p = feed.play(pipeline(tmp_path / "rec", session_write_interval=3600.0))
+    (part,) = sessions(tmp_path / "rec")
+    assert len(part.actions) == 60
+    verification = part.meta.verification
+    assert verification is not None
+    assert (verification.player_updates_checked, verification.drift_count) == (61, 0)
+    assert p.sessions[PID].verifier is not None and p.sessions[PID].verifier.drift_count == 0
+
+
+def test_state_history_keeps_a_whole_burst_and_stays_bounded() -> None:
+    history = StateHistory(keep=4, cap=10)
+    burst = [AccountState(i, 0, 0) for i in range(8)]
+    history.add(burst)
+    assert history.states == burst, "every state of the games sealed last"
+    history.add([AccountState(100, 0, 0)])
+    assert history.states == [*burst[-3:], AccountState(100, 0, 0)], "then the last few"
+    history.add([AccountState(i, 1, 0) for i in range(25)])
+    assert len(history.states) == 10 and history.states[-1] == AccountState(24, 1, 0), "never above the cap"
+
+
+def test_a_rolled_verifier_judges_pending_updates_when_they_arrived() -> None:
+    verifier = StateVerifier(patience=3)
+    verifier.observe(AccountState(5, 0, 0), clock=10)
+    fresh = verifier.successor()
+    assert fresh.resolve([AccountState(4, 0, 0)], clock=12) == 0 and fresh.pending == 1, "not due yet"
+    assert fresh.resolve([AccountState(5, 0, 0)], clock=13) == 0 and fresh.checked == 1
+    assert verifier.checked == 0, "the closed file's tallies are its own"
