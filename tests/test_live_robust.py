@@ -3,10 +3,11 @@
 Each case gets its own account on one server whose clock the test drives by hand, and bends the server's
 order path (in-process patches of the socket app, never of the broker): an order rejected by the server, an
 acknowledgement lost after the order executed, one lost when it did not, a disconnection in the middle of
-an order, late ``playerUpdate`` messages, and a server whose account disagrees (drift). Every case checks
-that the server received each order once, that the broker's ledger ends equal to the server's ground
-truth, that nothing crashed, and that the journal tells what happened. The risk-limit case watches the
-server's received orders: nothing over ``max_stake``, no buy or sidebet past ``max_loss``.
+an order, and a server whose account disagrees (drift). Late ``playerUpdate`` messages come from the
+server's own late-update fault (a server of their own). Every case checks that the server received each
+order once (the server's ground truth of the orders it received), that the broker's ledger ends equal to
+the server's ground truth, that nothing crashed, and that the journal tells what happened. The risk-limit
+case watches the server's received orders: nothing over ``max_stake``, no buy or sidebet past ``max_loss``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from rugs_env.live.session import LiveSession
 from rugs_env.secrets import Secret
 from rugs_env.server import player_views
 from rugs_env.server.app import now_ms
-from rugs_env.server.config import ServerConfig
+from rugs_env.server.config import FaultConfig, ServerConfig
 from rugs_env.server.runner import ServerThread
 
 pytestmark = pytest.mark.e2e
@@ -42,20 +43,25 @@ def manual() -> Iterator[Manual]:
         yield Manual(thread)
 
 
+class Received:
+    """The orders the server received from the test's start on, from its ground truth: iterating gives
+    (player, event, payload, outcome) in the order received."""
+
+    def __init__(self, manual: Manual) -> None:
+        self.thread = manual.thread
+        self.since = self.thread.call(lambda s: s.truth.order_log.received)
+
+    def __iter__(self) -> Iterator[tuple[str, str, Any, str]]:
+        since = self.since
+        rows = self.thread.call(
+            lambda s: [(r.player_id, r.event, r.payload, r.outcome) for r in s.truth.orders(since=since)]
+        )
+        return iter(rows)
+
+
 @pytest.fixture
-def received(manual: Manual) -> Iterator[list[tuple[str, str, Any]]]:
-    """Every order the server's engine receives, (player, event, payload), in order."""
-    engine = manual.server.engine
-    log: list[tuple[str, str, Any]] = []
-    original = engine.submit
-
-    def spy(player_id: str, event: str, payload: Any, now: int) -> Any:
-        log.append((player_id, event, payload))
-        return original(player_id, event, payload, now)
-
-    engine.submit = spy  # type: ignore[method-assign]
-    yield log
-    del engine.submit
+def received(manual: Manual) -> Received:
+    return Received(manual)
 
 
 def open_session(manual: Manual, out: Path, token: str, **extra: Any) -> LiveSession:
@@ -79,8 +85,13 @@ def assert_matches_truth(manual: Manual, session: LiveSession) -> None:
     assert ledger.total_invested == truth["total_invested_lamports"]
 
 
-def ours(received: list[tuple[str, str, Any]], session: LiveSession) -> list[tuple[str, Any]]:
-    return [(event, payload) for pid, event, payload in received if pid == session.broker.player_id]
+def ours(received: Received, session: LiveSession) -> list[tuple[str, Any]]:
+    return [(event, payload) for pid, event, payload, _ in received if pid == session.broker.player_id]
+
+
+def fates(received: Received, session: LiveSession) -> list[tuple[str, str]]:
+    """(event, outcome) of each order the server received from the session's player."""
+    return [(event, outcome) for pid, event, _, outcome in received if pid == session.broker.player_id]
 
 
 def resolved(session: LiveSession, timeout: float = 20.0) -> bool:
@@ -88,15 +99,13 @@ def resolved(session: LiveSession, timeout: float = 20.0) -> bool:
 
 
 def test_rejected_order_changes_nothing_and_is_recorded(
-    manual: Manual, received: list, tmp_path: Path
+    manual: Manual, received: Received, tmp_path: Path
 ) -> None:
     session = open_session(manual, tmp_path, "tok-reject")
     try:
         caught_up(session, manual.to_active())
 
         async def refuse(app: Any, sid: str, event: str, payload: Any) -> dict[str, Any]:
-            conn = app.hub.connections[sid]
-            app.engine.submit(conn.player_id, "unknownOrder", payload, now_ms())  # counted, no effect
             return {"success": False, "reason": "trading_closed", "message": "closed for the test"}
 
         undo = patch_order(manual, refuse)
@@ -110,7 +119,7 @@ def test_rejected_order_changes_nothing_and_is_recorded(
         assert_matches_truth(manual, session)
     finally:
         session.close()
-    assert [e for e, _ in ours(received, session)] == ["unknownOrder", "buyOrder"]
+    assert fates(received, session) == [("buyOrder", "refused"), ("buyOrder", "filled")]
     results = notes(tmp_path, "order_result")
     assert [r["state"] for r in results] == ["rejected", "filled"]
     summary = session.summary()
@@ -118,7 +127,7 @@ def test_rejected_order_changes_nothing_and_is_recorded(
 
 
 def test_lost_ack_after_execution_is_reconciled_as_filled(
-    manual: Manual, received: list, tmp_path: Path
+    manual: Manual, received: Received, tmp_path: Path
 ) -> None:
     session = open_session(manual, tmp_path, "tok-lost-filled")
     try:
@@ -151,7 +160,7 @@ def test_lost_ack_after_execution_is_reconciled_as_filled(
         assert_matches_truth(manual, session)
     finally:
         session.close()
-    assert [e for e, _ in ours(received, session)] == ["buyOrder", "sellOrder"]  # each sent once
+    assert fates(received, session) == [("buyOrder", "filled"), ("sellOrder", "filled")]  # each sent once
     summary = session.summary()
     assert summary["orders"]["reconciled_filled"] == 1 and summary["orders"]["late_acks"] == 1
     assert summary["verification"]["drift_count"] == 0 and summary["halted"] is None
@@ -163,7 +172,7 @@ def test_lost_ack_after_execution_is_reconciled_as_filled(
 
 
 def test_lost_ack_without_execution_is_reconciled_as_not_filled(
-    manual: Manual, received: list, tmp_path: Path
+    manual: Manual, received: Received, tmp_path: Path
 ) -> None:
     session = open_session(manual, tmp_path, "tok-lost-not-filled")
     try:
@@ -173,9 +182,7 @@ def test_lost_ack_without_execution_is_reconciled_as_not_filled(
         late_ack = Gate(manual)
 
         async def lose(app: Any, sid: str, event: str, payload: Any) -> dict[str, Any]:
-            conn = app.hub.connections[sid]
-            app.engine.submit(conn.player_id, "unknownOrder", payload, now_ms())  # received, not executed
-            await late_ack.wait()
+            await late_ack.wait()  # received (the truth has it), not executed
             return {"success": False, "reason": "internal_error"}
 
         undo = patch_order(manual, lose)
@@ -192,12 +199,12 @@ def test_lost_ack_without_execution_is_reconciled_as_not_filled(
         assert_matches_truth(manual, session)
     finally:
         session.close()
-    assert [e for e, _ in ours(received, session)] == ["unknownOrder", "requestSidebet"]
+    assert fates(received, session) == [("requestSidebet", "refused"), ("requestSidebet", "filled")]
     summary = session.summary()
     assert summary["orders"]["reconciled_not_filled"] == 1 and summary["halted"] is None
 
 
-def test_disconnect_in_the_middle_of_an_order(manual: Manual, received: list, tmp_path: Path) -> None:
+def test_disconnect_in_the_middle_of_an_order(manual: Manual, received: Received, tmp_path: Path) -> None:
     session = open_session(manual, tmp_path, "tok-disconnect")
     try:
         caught_up(session, manual.to_active())
@@ -222,52 +229,46 @@ def test_disconnect_in_the_middle_of_an_order(manual: Manual, received: list, tm
         assert_matches_truth(manual, session)
     finally:
         session.close()
-    assert [e for e, _ in ours(received, session)] == ["buyOrder", "sellOrder", "sellOrder"]
+    assert fates(received, session) == [
+        ("buyOrder", "filled"),
+        ("sellOrder", "filled"),
+        ("sellOrder", "filled"),
+    ]
     summary = session.summary()
     assert summary["reconnects"] >= 1 and summary["verification"]["drift_count"] == 0
     assert summary["halted"] is None
 
 
-def test_late_player_updates_are_not_drift(manual: Manual, received: list, tmp_path: Path) -> None:
-    hub = manual.server.app.hub
-    original = hub.to_player
-
-    async def late(player_id: str, event: str, payload: Any) -> None:
-        if event == "playerUpdate":
-
-            async def later() -> None:
-                await asyncio.sleep(0.4)
-                await original(player_id, event, payload)
-
-            asyncio.get_running_loop().create_task(later())
-            return
-        await original(player_id, event, payload)
-
-    session = open_session(manual, tmp_path, "tok-late-updates")
-    try:
-        caught_up(session, manual.to_active())
-        hub.to_player = late  # type: ignore[method-assign]
-        for order in (
-            Order.buy(20_000_000),
-            Order.buy(30_000_000),
-            Order.sell(0.5),
-            Order.sidebet(1_000_000),
-        ):
-            assert session.broker.submit(order).status is OrderStatus.FILLED
-        caught_up(session, manual.ticks(2))
-        session.wait_until(lambda: session.broker.mirror.verifier.checked >= 4, 10.0)
-        caught_up(session, manual.ticks(10))
-        assert_matches_truth(manual, session)
-    finally:
-        del hub.to_player
-        session.close()
+def test_late_player_updates_are_not_drift(tmp_path: Path) -> None:
+    faults = FaultConfig(late_update_rate=1.0, late_update_s=0.4)  # every playerUpdate of a trade, late
+    config = ServerConfig(speed=1.0, seed=11, manual_clock=True, open_registration=True, games=LONG_GAMES,
+                          faults=faults)  # fmt: skip
+    with ServerThread(config) as thread:
+        manual = Manual(thread)
+        session = open_session(manual, tmp_path, "tok-late-updates")
+        try:
+            caught_up(session, manual.to_active())
+            for order in (
+                Order.buy(20_000_000),
+                Order.buy(30_000_000),
+                Order.sell(0.5),
+                Order.sidebet(1_000_000),
+            ):
+                assert session.broker.submit(order).status is OrderStatus.FILLED
+            caught_up(session, manual.ticks(2))  # half a second of game time: the held updates go out
+            session.wait_until(lambda: session.broker.mirror.verifier.checked >= 4, 10.0)
+            caught_up(session, manual.ticks(10))
+            assert_matches_truth(manual, session)
+            late = thread.call(lambda s: s.app.hub.fault_counts()["updates_late"])
+        finally:
+            session.close()
     summary = session.summary()
     assert summary["verification"]["drift_count"] == 0 and summary["halted"] is None
-    assert summary["verification"]["player_updates_checked"] >= 4
+    assert summary["verification"]["player_updates_checked"] >= 4 and late >= 4
 
 
 def test_drift_halts_trading_and_says_why(
-    manual: Manual, received: list, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    manual: Manual, received: Received, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session = open_session(manual, tmp_path, "tok-drift", patience=3)
     pid = session.broker.player_id
@@ -290,11 +291,11 @@ def test_drift_halts_trading_and_says_why(
         assert refused.status is OrderStatus.REJECTED and refused.code == "halted"
     finally:
         session.close()
-    assert [e for e, _ in ours(received, session)] == ["buyOrder"]  # nothing after the halt
+    assert fates(received, session) == [("buyOrder", "filled")]  # nothing after the halt
     assert notes(tmp_path, "halt")
 
 
-def test_limits_are_enforced_before_orders_leave(manual: Manual, received: list, tmp_path: Path) -> None:
+def test_limits_are_enforced_before_orders_leave(manual: Manual, received: Received, tmp_path: Path) -> None:
     limits = RiskLimits(max_stake=50_000_000, max_loss=200_000_000)  # 0.05 SOL per order, 0.2 SOL in all
     session = open_session(manual, tmp_path, "tok-limits", limits=limits)
     results = []
@@ -312,7 +313,7 @@ def test_limits_are_enforced_before_orders_leave(manual: Manual, received: list,
     codes = [r.code if r.status is OrderStatus.REJECTED else r.status.value for r in results]
     assert codes == ["max_stake", "max_stake"] + ["filled"] * 4 + ["max_loss"] * 2 + ["max_loss", "filled"]
     sent = ours(received, session)
-    assert len(sent) == 5
+    assert len(sent) == 5 and all(outcome == "filled" for _, outcome in fates(received, session))
     assert all(p["amount"] <= 0.05 for e, p in sent if e in ("buyOrder", "requestSidebet"))
     assert [e for e, _ in sent] == ["buyOrder"] * 4 + ["sellOrder"]
 

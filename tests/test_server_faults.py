@@ -1,8 +1,9 @@
 """Faults: each one unit-tested on its own, then all of them at once for 500 games over real sockets.
 
 The soak run must leave the server running and its ground truth consistent: every game regenerates from its
-revealed seed, every ledger balances (no money created), and the clients did see the faults (drops,
-duplicates, reorders, malformed messages, disconnects) while the server counted them.
+revealed seed, every ledger balances (no money created), the orders received agree with the fills, and the
+clients did see the faults (drops, duplicates, reorders, malformed messages, disconnects, lost acks, late
+player updates) while the server counted them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from rugs_env.server import FaultConfig, RugsServer, ServerConfig
+from rugs_env.server import FaultConfig, PlayerSpec, RugsServer, ServerConfig
 from rugs_env.server.faults import ConnectionFaults, malformed_copy
 
 STATE_PREFIX = '42["gameStateUpdate",'
@@ -74,15 +75,28 @@ def test_disconnect_schedule() -> None:
     assert not f.disconnect_due(f.disconnect_at - 0.1) and f.disconnect_due(f.disconnect_at)
 
 
-class SoakClient:
-    """A light Socket.IO client that reconnects whenever the server drops it, and sorts what it gets."""
+TRADER = PlayerSpec("soak-token", "did:privy:cmsoaktrader00000000000001", "soaker", 1000 * 10**9)
+ORDERS = ('["buyOrder",{"amount":0.001}]', '["sellOrder",{"percentage":100}]', '["buyOrder",{"amount":"x"}]')
 
-    def __init__(self, url: str) -> None:
+
+class SoakClient:
+    """A light Socket.IO client that reconnects whenever the server drops it, and sorts what it gets.
+
+    With a token it authenticates on every connection and sends an order (with an ack id) every
+    ``ORDER_EVERY`` active-tick messages: a buy, a sell, or one the server refuses, in turn."""
+
+    ORDER_EVERY = 20
+
+    def __init__(self, url: str, token: str | None = None) -> None:
         self.url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        self.token = token
         self.connections = 0
         self.states = 0
         self.malformed = 0
         self.ticks: list[tuple[str, int]] = []
+        self.orders_sent = 0
+        self.order_acks = 0
+        self.player_updates = 0
 
     async def run(self, stop: asyncio.Event) -> None:
         async with aiohttp.ClientSession() as session:
@@ -97,6 +111,8 @@ class SoakClient:
             await ws.receive_str()
             await ws.send_str("40")
             self.connections += 1
+            if self.token is not None:
+                await ws.send_str("420" + json.dumps(["authenticate", {"token": self.token}]))
             while not stop.is_set():
                 msg = await ws.receive()
                 if msg.type != aiohttp.WSMsgType.TEXT:
@@ -104,6 +120,10 @@ class SoakClient:
                 data = msg.data
                 if data == "2":
                     await ws.send_str("3")
+                elif data.startswith("43") and not data.startswith("430["):  # an order's ack
+                    self.order_acks += 1
+                elif data.startswith('42["playerUpdate",'):
+                    self.player_updates += 1
                 elif data.startswith(STATE_PREFIX):
                     self.states += 1
                     body = data[len(STATE_PREFIX) :]
@@ -114,6 +134,10 @@ class SoakClient:
                         game = GAME_RE.search(body)
                         if tick and game:
                             self.ticks.append((game.group(1), int(tick.group(1))))
+                        if self.token is not None and len(self.ticks) % self.ORDER_EVERY == 0:
+                            order = ORDERS[self.orders_sent % len(ORDERS)]
+                            self.orders_sent += 1
+                            await ws.send_str(f"42{self.orders_sent}{order}")  # ack ids from 1
 
 
 async def soak(games: int) -> tuple[RugsServer, list[SoakClient], float]:
@@ -125,12 +149,16 @@ async def soak(games: int) -> tuple[RugsServer, list[SoakClient], float]:
         disconnect_every_s=120.0,
         pause_every_s=300.0,
         pause_duration_s=5.0,
+        lost_ack_rate=0.05,
+        late_update_rate=0.05,
+        late_update_s=1.0,
+        late_state_updates=True,
     )
-    config = ServerConfig(speed=math.inf, seed=2024, bots=4, max_games=games, faults=faults)
+    config = ServerConfig(speed=math.inf, seed=2024, bots=4, max_games=games, faults=faults, players=[TRADER])
     stop = asyncio.Event()
     started = time.perf_counter()
     async with RugsServer(config) as server:
-        clients = [SoakClient(server.url) for _ in range(2)]
+        clients = [SoakClient(server.url), SoakClient(server.url, TRADER.token)]  # both watch; one trades
         tasks = [asyncio.create_task(c.run(stop)) for c in clients]
         await server.wait_finished(timeout=170)
         stop.set()
@@ -150,8 +178,20 @@ def test_500_games_with_every_fault() -> None:
     assert sum(len(g.trades) for g in played) > 1000 and sum(len(g.sidebets) for g in played) > 100
     counters = server.app.hub.counters
     assert counters.fault_disconnects >= 20
-    assert all(counters.faults[name] > 0 for name in ("dropped", "duplicated", "reordered", "malformed"))
+    faults = server.app.hub.fault_counts()
+    kinds = ("dropped", "duplicated", "reordered", "malformed", "acks_lost", "updates_late")
+    assert all(faults[name] > 0 for name in kinds), faults
     assert all(c.connections >= 10 and c.malformed > 0 and c.states > 1000 for c in clients)
+    # the orders received: every one handled, the lost acks counted there too, and they agree with the fills
+    trader = clients[-1]
+    orders = server.truth.orders(TRADER.player_id)
+    assert server.truth.orders() == orders and 100 < len(orders) <= trader.orders_sent
+    assert all(r.outcome in ("filled", "refused") for r in orders)
+    assert faults["acks_lost"] == sum(r.ack_lost for r in orders)
+    assert 0 < trader.order_acks <= len(orders) - faults["acks_lost"]
+    fills = server.truth.player(TRADER.player_id).fills
+    assert sum(r.filled for r in orders) == sum(f["kind"] in ("buy", "sell") for f in fills) > 50
+    assert trader.player_updates > 100
     # the faults showed on the wire: some ticks arrived twice, some out of order
     for c in clients:
         assert len(set(c.ticks)) < len(c.ticks)

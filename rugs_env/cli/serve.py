@@ -1,9 +1,10 @@
 """``rugs serve``: a local rugs.fun-compatible Socket.IO game server (games, trading, bots, faults).
 
 Prints the URL it listens on, then runs until SIGINT/SIGTERM. Ground truth: ``GET <url>/truth/games``,
-``/truth/players``, ``/truth/audit``. Players authenticate with ``authenticate {"token": ...}``; accounts come
-from ``--players FILE`` (``{"players": [{"token", "id", "username", "balance", "level"}]}``), ``--player``
-options, or ``--open`` (any token gets a fresh account).
+``/truth/players``, ``/truth/orders`` (every order event received, and its fate), ``/truth/audit``.
+Players authenticate with ``authenticate {"token": ...}``; accounts come from ``--players FILE``
+(``{"players": [{"token", "id", "username", "balance", "level"}]}``), ``--player`` options, or ``--open``
+(any token gets a fresh account).
 """
 
 from __future__ import annotations
@@ -87,6 +88,32 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="stall the whole game this often (game time)",
     )
     flt.add_argument("--pause-for", type=float, default=2.0, metavar="SECONDS", help="length of each stall")
+    flt.add_argument(
+        "--lose-acks",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="never acknowledge this fraction of orders (they are executed or refused all the same)",
+    )
+    flt.add_argument(
+        "--late-updates",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="hold this fraction of players' own playerUpdate messages back (see --late-by)",
+    )
+    flt.add_argument(
+        "--late-by",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="how long a late update is held (game time; default 1); later messages overtake it",
+    )
+    flt.add_argument(
+        "--late-state-updates",
+        action="store_true",
+        help="--late-updates applies to gameStatePlayerUpdate messages too",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log server activity to stderr")
     p.set_defaults(handler=run)
 
@@ -127,6 +154,10 @@ def build_config(args: argparse.Namespace):  # -> ServerConfig
             disconnect_every_s=args.disconnect_every,
             pause_every_s=args.pause_every,
             pause_duration_s=args.pause_for if args.pause_every else 0.0,
+            lost_ack_rate=args.lose_acks,
+            late_update_rate=args.late_updates,
+            late_update_s=args.late_by,
+            late_state_updates=args.late_state_updates,
         )
         config = ServerConfig(
             host=args.host,

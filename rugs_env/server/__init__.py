@@ -15,6 +15,7 @@ Modules, by responsibility:
 ``bots``            in-process players trading through the same order path
 ``faults``          per-connection fault injection
 ``truth``/``audit`` ground truth and its consistency checks
+``order_log``       ground truth of the orders received (every order event, as received, and its fate)
 ``wire``            Emission, trace objects, JS-style numbers, the memoising gameStateUpdate encoder
 ``hub``/``app``     sockets: delivery (encode once, bounded backlog, faults) and the event handlers
 ``routes``          GET / and /truth/... JSON routes
@@ -32,7 +33,8 @@ Protocol decisions (where the captures are silent, PROTOCOL.md §10):
   (``--players FILE``, ``--player``), or any token gets an account with ``--open``.
 - Failed orders ack ``{"success": false, "reason": <code>, "message": <text>}``; ``reason`` is the ledger's
   error code or one of ``not_authenticated``, ``invalid_payload``, ``trading_closed``, ``unsupported_coin``,
-  ``invalid_payout``, ``internal_error`` (see :mod:`rugs_env.server.trading`).
+  ``invalid_payout``, ``internal_error`` (see :mod:`rugs_env.server.trading`), or ``disconnected`` for an
+  order read from a socket the server had just cut (never executed; its ack goes nowhere).
 - ``sellOrder {"percentage": p}``: any number in (0, 100], a fraction ``p / 100`` of the position.
   Amounts are SOL, rounded to the lamport. Sidebets in SOL only (``coinAddress`` = the SOL mint,
   ``xPayout`` 5); the second empty ack of the real ``requestSidebet`` is not reproduced.
@@ -42,11 +44,15 @@ Protocol decisions (where the captures are silent, PROTOCOL.md §10):
   with ``broadcast_liquidations``); they count in ``tradeCount``, as the real rug message's jump shows.
 - Full messages use the Dec-2025 key set (36 keys, with ``gameHistory[].prices``).
 - A disconnect fault aborts the TCP connection (clients see a network failure and reconnect).
+- A lost-ack fault sends no ack packet at all for the order (executed or refused as usual, events sent).
+  A late-update fault holds a player's own ``playerUpdate`` (optionally ``gameStatePlayerUpdate``) for a
+  while of game time; later messages overtake it (see :mod:`rugs_env.server.faults`).
 
 Start one::
 
     async with RugsServer(ServerConfig(speed=50, seed=7, bots=5)) as server:
         print(server.url); await server.wait_for_games(2); server.truth.games()
+        server.truth.orders("did:privy:...")                  # what that player's sockets asked for
 
     with ServerThread(ServerConfig(speed=50)) as server:      # from synchronous code
         server.url; server.call(lambda s: s.truth.games_json())
@@ -55,6 +61,7 @@ Start one::
 from rugs_env.server.config import ConfigError, FaultConfig, PlayerSpec, ServerConfig, load_players
 from rugs_env.server.engine import Frame, GameEngine
 from rugs_env.server.games import GameSpec
+from rugs_env.server.order_log import UNAUTHENTICATED, OrderRecord
 from rugs_env.server.runner import RugsServer, ServerThread
 from rugs_env.server.truth import GameRecord, PlayerRecord, Truth
 
@@ -65,11 +72,13 @@ __all__ = [
     "GameEngine",
     "GameRecord",
     "GameSpec",
+    "OrderRecord",
     "PlayerRecord",
     "PlayerSpec",
     "RugsServer",
     "ServerConfig",
     "ServerThread",
     "Truth",
+    "UNAUTHENTICATED",
     "load_players",
 ]

@@ -8,6 +8,9 @@ Client -> server events (PROTOCOL.md §4), payload always the *last* argument (a
 - ``buyOrder`` ``{"amount"}``, ``sellOrder`` ``{"percentage"}``, ``requestSidebet``
   ``{"amount", "coinAddress", "xPayout"}`` -> executed by the trading desk, ack ``{"success": true, ...}``
   or ``{"success": false, "reason": ...}``. Unauthenticated sockets get ``reason: "not_authenticated"``.
+  Every order event is recorded in the ground truth as received (:mod:`rugs_env.server.order_log`) before it
+  is handled, and its outcome when it has been; the lost-ack fault then withholds the ack of some (the
+  handler returns python-socketio's ``not_handled``, which sends no ack packet at all).
 - ``ping`` -> empty ack; anything else is ignored (acked empty when an ack is asked for).
 
 A newly connected socket first gets a full ``gameStateUpdate`` with every price of the game so far.
@@ -30,6 +33,7 @@ from rugs_env.server.wire import TraceIds
 log = logging.getLogger(__name__)
 ORDER_EVENTS = ("buyOrder", "sellOrder", "requestSidebet")
 NOT_AUTHENTICATED = {"success": False, "reason": "not_authenticated", "message": "authenticate first"}
+DISCONNECTED = {"success": False, "reason": "disconnected", "message": "the connection is closed"}
 INTERNAL_ERROR = {
     "success": False,
     "reason": "internal_error",
@@ -116,27 +120,56 @@ class SocketApp:
         return {"success": True, "id": account.player_id, "username": account.username}
 
     # -- orders --------------------------------------------------------------------------------------------
-    async def buy_order(self, sid: str, *args: Any) -> dict[str, Any]:
-        return await self._order(sid, "buyOrder", _payload(args))
+    async def buy_order(self, sid: str, *args: Any) -> Any:
+        return await self._receive(sid, "buyOrder", _payload(args))
 
-    async def sell_order(self, sid: str, *args: Any) -> dict[str, Any]:
-        return await self._order(sid, "sellOrder", _payload(args))
+    async def sell_order(self, sid: str, *args: Any) -> Any:
+        return await self._receive(sid, "sellOrder", _payload(args))
 
-    async def request_sidebet(self, sid: str, *args: Any) -> dict[str, Any]:
-        return await self._order(sid, "requestSidebet", _payload(args))
+    async def request_sidebet(self, sid: str, *args: Any) -> Any:
+        return await self._receive(sid, "requestSidebet", _payload(args))
+
+    async def _receive(self, sid: str, event: str, payload: Any) -> Any:
+        """Record the order in the ground truth, handle it, record its outcome; returns the ack to send, or
+        ``not_handled`` (no ack at all) when the lost-ack fault strikes."""
+        hub = self.hub
+        conn = hub.connections.get(sid) or hub.closed.get(sid)  # read before a cut, handled after it
+        record = self.engine.receive_order(
+            conn.player_id if conn is not None else None,
+            event,
+            payload,
+            now_ms(),
+            conn.ordinal if conn is not None else None,
+        )
+        try:
+            ack = await self._order(sid, event, payload)
+        except Exception:
+            self.errors += 1
+            log.exception("%s from %s failed", event, sid)
+            ack = INTERNAL_ERROR
+        conn = hub.connections.get(sid)  # still open: its faults apply (a closed one's ack goes nowhere)
+        lost = conn is not None and conn.faults is not None and conn.faults.lose_ack()
+        record.settle(ack, ack_lost=lost)
+        return self.sio.not_handled if lost else ack
 
     async def _order(self, sid: str, event: str, payload: Any) -> dict[str, Any]:
         """Execute at the current tick; events go out (trade, player updates) before the ack."""
         conn = self.hub.connections.get(sid)
+        if conn is None and sid in self.hub.closed:
+            return DISCONNECTED
         if conn is None or conn.player_id is None:
             return NOT_AUTHENTICATED
         try:
             outcome = self.engine.submit(conn.player_id, event, payload, now_ms())
-            await self.hub.deliver(outcome.emissions)
         except Exception:
             self.errors += 1
             log.exception("%s from %s failed", event, sid)
             return INTERNAL_ERROR
+        try:
+            await self.hub.deliver(outcome.emissions)
+        except Exception:  # executed all the same: the ack must say so, whatever became of the events
+            self.errors += 1
+            log.exception("%s from %s: sending its events failed", event, sid)
         return outcome.ack
 
     # -- everything else -----------------------------------------------------------------------------------

@@ -18,6 +18,10 @@ from rugs_env.game.money import MoneyFormatError, to_nano
 DEFAULT_BALANCE_SOL = "10"
 
 
+# the FaultConfig fields that are probabilities
+RATES = ("drop_rate", "duplicate_rate", "reorder_rate", "malformed_rate", "lost_ack_rate", "late_update_rate")
+
+
 class ConfigError(ValueError):
     """An invalid server configuration (bad option value, unreadable players file...)."""
 
@@ -26,9 +30,10 @@ class ConfigError(ValueError):
 class FaultConfig:
     """Faults injected per connection (all deterministic under the server seed).
 
-    Rates are probabilities per ``gameStateUpdate`` a connection would receive; times are seconds of
-    *game* time (scaled by ``--speed`` like every interval). Faults only touch what is sent: the server's
-    own ground truth is never affected.
+    The first four rates are probabilities per ``gameStateUpdate`` a connection would receive,
+    ``lost_ack_rate`` per order event it sends, ``late_update_rate`` per personal update it would receive
+    (see :mod:`rugs_env.server.faults`); times are seconds of *game* time (scaled by ``--speed`` like every
+    interval). Faults only touch what is sent: the server's own ground truth is never affected.
     """
 
     drop_rate: float = 0.0  # this fraction of gameStateUpdate messages is not sent
@@ -38,28 +43,26 @@ class FaultConfig:
     disconnect_every_s: float = 0.0  # drop each connection after ~this much game time (x0.5-1.5; 0 = never)
     pause_every_s: float = 0.0  # the whole game stalls (no messages at all) this often (0 = never)...
     pause_duration_s: float = 0.0  # ... for this long
+    lost_ack_rate: float = 0.0  # this fraction of orders is executed (or refused) but never acknowledged
+    late_update_rate: float = 0.0  # this fraction of a player's own playerUpdate messages is held back...
+    late_update_s: float = 1.0  # ... for this long (game time), then sent
+    late_state_updates: bool = False  # gameStatePlayerUpdate messages may be held back too
 
     @property
     def per_connection(self) -> bool:
-        """Whether any fault acts on individual connections (the broadcast path then checks each send)."""
-        return (
-            any(
-                rate > 0
-                for rate in (self.drop_rate, self.duplicate_rate, self.reorder_rate, self.malformed_rate)
-            )
-            or self.disconnect_every_s > 0
-        )
+        """Whether any fault acts on individual connections (the send path then checks each send)."""
+        return any(getattr(self, name) > 0 for name in RATES) or self.disconnect_every_s > 0
 
     @property
     def enabled(self) -> bool:
         return self.per_connection or (self.pause_every_s > 0 and self.pause_duration_s > 0)
 
     def validate(self) -> None:
-        for name in ("drop_rate", "duplicate_rate", "reorder_rate", "malformed_rate"):
+        for name in RATES:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{name} must be in [0, 1], got {value!r}")
-        for name in ("disconnect_every_s", "pause_every_s", "pause_duration_s"):
+        for name in ("disconnect_every_s", "pause_every_s", "pause_duration_s", "late_update_s"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
@@ -75,6 +78,10 @@ class FaultConfig:
             disconnect_every_s=30.0,
             pause_every_s=60.0,
             pause_duration_s=2.0,
+            lost_ack_rate=rate,
+            late_update_rate=rate,
+            late_update_s=1.0,
+            late_state_updates=True,
         )
 
 
@@ -144,6 +151,7 @@ class ServerConfig:
     next_game_delay_s: float = 0.3  # post-rug message -> next game's first cooldown message
     client_backlog_limit: int = 1000  # packets queued for one socket before its gameStateUpdates are skipped
     truth_max_games: int = 10_000  # games kept in the ground truth (oldest dropped first; fills are kept)
+    truth_max_orders: int = 100_000  # orders received kept in the ground truth (oldest dropped first)
 
     def validate(self) -> None:
         if not (self.speed > 0):
@@ -154,6 +162,8 @@ class ServerConfig:
             raise ConfigError(f"bots must be in 0..1000, got {self.bots}")
         if self.max_games is not None and self.max_games < 1:
             raise ConfigError("max_games must be >= 1")
+        if self.truth_max_games < 1 or self.truth_max_orders < 1:
+            raise ConfigError("truth_max_games and truth_max_orders must be >= 1")
         if self.client_backlog_limit < 10:
             raise ConfigError("client_backlog_limit must be >= 10")
         if len({p.token for p in self.players}) != len(self.players):

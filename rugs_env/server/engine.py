@@ -31,6 +31,7 @@ from rugs_env.server.bots import BotCrew
 from rugs_env.server.config import ServerConfig
 from rugs_env.server.games import GameFeed, GameSpec, RandomGames
 from rugs_env.server.market import Market, Phase
+from rugs_env.server.order_log import OrderRecord
 from rugs_env.server.stats import GameStats
 from rugs_env.server.trading import OrderOutcome, TradingDesk
 from rugs_env.server.truth import Truth
@@ -77,7 +78,7 @@ class GameEngine:
         self.feed = feed
         self.market = Market()
         self.stats = GameStats()
-        self.truth = Truth(max_games=config.truth_max_games)
+        self.truth = Truth(max_games=config.truth_max_games, max_orders=config.truth_max_orders)
         self.desk = TradingDesk(self.market, self.stats, self.truth, config)
         self.bots = BotCrew(config.bots, seeded(config.seed, "bots") or random.Random(), self.desk)
         self.sockets_connected = 0  # maintained by the socket app
@@ -118,6 +119,16 @@ class GameEngine:
     def submit(self, player_id: str, event: str, payload: Any, now_ms: int) -> OrderOutcome:
         """Execute an order at the current tick (the one path for sockets and bots)."""
         return self.desk.submit(player_id, event, payload, now_ms)
+
+    def receive_order(
+        self, player_id: str | None, event: str, payload: Any, now_ms: int, connection: int | None
+    ) -> OrderRecord:
+        """Note an order event in the ground truth as received, before it is handled (outcome pending)."""
+        mk = self.market
+        return self.truth.order_log.receive(
+            player_id, event, payload, time_ms=now_ms, game_id=mk.game_id, phase=mk.phase.value,
+            tick=mk.tick, connection=connection,
+        )  # fmt: skip
 
     def audit(self) -> list[str]:
         """Ground-truth consistency: every finished game regenerates from its seed, every ledger balances."""

@@ -14,15 +14,45 @@ For every ``gameStateUpdate`` a connection would get, in this order:
 
 ``disconnect_every_s``: the connection is dropped after that much game time (first time at a random point
 of the period, so connections do not all drop together).
+
+For every order event the connection sends (``buyOrder``, ``sellOrder``, ``requestSidebet``, authenticated
+or not):
+
+- lost ack (``lost_ack_rate``): the order is executed (or refused) exactly as usual, its events go out, but
+  its acknowledgement is never sent: the client must find out from the feed what became of it. The ground
+  truth of orders marks it ``ack_lost``.
+
+For every ``playerUpdate`` the connection would get as a player's own update (after an order, a sidebet
+settling, the rug; not the reply to ``authenticate``), and every ``gameStatePlayerUpdate`` with
+``late_state_updates``:
+
+- late (``late_update_rate``): it is held back for ``late_update_s`` of game time (released by the game
+  clock: with the first step at least that long after the last step before it was held), then sent.
+
+  Ordering, decided: held messages keep their order among themselves (one fixed delay, first in first out),
+  but nothing else waits for them. A newer ``playerUpdate``, the acks of later orders, the next
+  ``gameStateUpdate`` messages all overtake a held one, so a client sees a stale account *after* a fresh
+  one. The real service gives no ordering guarantee between its emits (PROTOCOL.md §4: 20-450 ms between an
+  order's events), and this stale-after-fresh case is exactly the one a live client must not take for
+  drift. The reply to ``authenticate`` is never held: it is the client's one fresh view of its account
+  (what a client re-authenticates for after a lost ack). Held messages of a connection that goes away are
+  lost with it; when the games run out everything held is sent.
+
+Each family (state messages, acks, personal updates) draws from its own generator, so the k-th order of a
+connection always has the same fate under a seed, however its orders and state messages interleave.
 """
 
 from __future__ import annotations
 
 import random
+from collections import deque
 from typing import Any
 
 from rugs_env.server.config import FaultConfig
 
+DUE_SLACK_S = 1e-6  # game time is a sum of step lengths: 0.25 + 0.25 may fall just short of 0.5
+PERSONAL_UPDATE = "playerUpdate"
+STATE_PLAYER_UPDATE = "gameStatePlayerUpdate"
 _GARBAGE: tuple[Any, ...] = ("garbage", "", 42, None, [], ["gameStateUpdate"], "\u0000\ufffd{not json")
 _WRONG_TYPES: dict[str, Any] = {
     "price": "1.0",
@@ -54,17 +84,44 @@ def malformed_copy(payload: Any, rng: random.Random) -> Any:
 
 
 class ConnectionFaults:
-    """The fault state of one connection; :meth:`route` decides what to send for each state message."""
+    """The fault state of one connection: :meth:`route` decides what to send for each state message,
+    :meth:`lose_ack` whether an order's ack goes out, :meth:`hold` whether a personal update waits."""
 
-    __slots__ = ("_cfg", "_rng", "_held", "disconnect_at", "dropped", "duplicated", "reordered", "malformed")
+    __slots__ = ("_cfg", "_rng", "_ack_rng", "_late_rng", "_held", "late", "disconnect_at", "dropped",
+                 "duplicated", "reordered", "malformed", "acks_lost", "updates_late")  # fmt: skip
 
-    def __init__(self, cfg: FaultConfig, rng: random.Random, connected_at: float) -> None:
+    def __init__(
+        self,
+        cfg: FaultConfig,
+        rng: random.Random,
+        connected_at: float,
+        *,
+        ack_rng: random.Random | None = None,
+        late_rng: random.Random | None = None,
+    ) -> None:
         self._cfg = cfg
         self._rng = rng
+        self._ack_rng = ack_rng or random.Random()
+        self._late_rng = late_rng or random.Random()
         self._held: Any = None
+        self.late: deque[tuple[float, Any]] = deque()  # (due game time, packet), due times non-decreasing
         every = cfg.disconnect_every_s
         self.disconnect_at = connected_at + every * (0.5 + rng.random()) if every > 0 else None
         self.dropped = self.duplicated = self.reordered = self.malformed = 0
+        self.acks_lost = self.updates_late = 0
+
+    @classmethod
+    def seeded(
+        cls, cfg: FaultConfig, seed: int | None, ordinal: int, connected_at: float
+    ) -> ConnectionFaults:
+        """The faults of connection number ``ordinal`` of a run: reproducible under ``seed`` (None: not)."""
+
+        def stream(name: str) -> random.Random:
+            if seed is None:
+                return random.Random()
+            return random.Random(f"rugs-serve:{seed}:conn:{ordinal}{name}")
+
+        return cls(cfg, stream(""), connected_at, ack_rng=stream(":acks"), late_rng=stream(":late"))
 
     def route(self, packet: Any, payload: Any, make_packet: Any) -> list[Any]:
         """The packets to send, in order, in place of ``packet`` (the encoded ``payload``).
@@ -92,6 +149,38 @@ class ConnectionFaults:
             self._held = None
         return out
 
+    def lose_ack(self) -> bool:
+        """Whether the acknowledgement of the order just handled is lost (one draw per order)."""
+        rate = self._cfg.lost_ack_rate
+        if rate and self._ack_rng.random() < rate:
+            self.acks_lost += 1
+            return True
+        return False
+
+    def hold(self, event: str, packet: Any, game_time: float) -> bool:
+        """Hold ``packet`` (a personal ``event``) back until ``late_update_s`` after ``game_time``?
+
+        True when held (it is then in :attr:`late` and sent by the hub when due); one draw per eligible
+        message."""
+        cfg = self._cfg
+        if not cfg.late_update_rate or not (
+            event == PERSONAL_UPDATE or (event == STATE_PLAYER_UPDATE and cfg.late_state_updates)
+        ):
+            return False
+        if self._late_rng.random() >= cfg.late_update_rate:
+            return False
+        self.late.append((game_time + cfg.late_update_s, packet))
+        self.updates_late += 1
+        return True
+
+    def due(self, game_time: float) -> list[Any]:
+        """The held packets due at ``game_time`` (all of them with ``math.inf``), in the order held."""
+        out: list[Any] = []
+        late = self.late
+        while late and late[0][0] <= game_time + DUE_SLACK_S:
+            out.append(late.popleft()[1])
+        return out
+
     def disconnect_due(self, game_time: float) -> bool:
         """Whether this connection's scheduled drop has come (game time, seconds)."""
         return self.disconnect_at is not None and game_time >= self.disconnect_at
@@ -102,4 +191,6 @@ class ConnectionFaults:
             "duplicated": self.duplicated,
             "reordered": self.reordered,
             "malformed": self.malformed,
+            "acks_lost": self.acks_lost,
+            "updates_late": self.updates_late,
         }

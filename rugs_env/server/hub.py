@@ -7,13 +7,16 @@
 - Slow clients: a socket whose queue already holds ``client_backlog_limit`` packets is not sent
   ``gameStateUpdate`` messages (counted as skipped; the next ones carry ``partialPrices`` to catch up); past
   four times the limit it is disconnected. Memory per client is therefore bounded whatever the speed.
-- Faults: per-connection (see :mod:`rugs_env.server.faults`), applied to ``gameStateUpdate`` only.
+- Faults: per-connection (see :mod:`rugs_env.server.faults`): on ``gameStateUpdate`` broadcasts, and late
+  personal updates (:meth:`Hub.to_player` holds them; :meth:`Hub.on_step`, called by the clock every step,
+  sends them when due). Lost acks are decided by the socket app.
 """
 
 from __future__ import annotations
 
 import logging
-import random
+import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +32,7 @@ log = logging.getLogger(__name__)
 STATE_EVENT = "gameStateUpdate"
 _STATE_PREFIX = f'{sio_packet.EVENT}["{STATE_EVENT}",'
 HARD_LIMIT_FACTOR = 4
+CLOSED_KEPT = 1024  # closed connections remembered (an order read before a cut is handled after it)
 
 
 @dataclass(slots=True)
@@ -62,6 +66,7 @@ class Hub:
         self.config = config
         self.traces = traces
         self.connections: dict[str, Connection] = {}
+        self.closed: OrderedDict[str, Connection] = OrderedDict()  # the last CLOSED_KEPT removed, by sid
         self.by_player: dict[str, set[str]] = {}
         self.counters = HubCounters()
         # eio sid -> TCP transport of a polling connection's websocket upgrade (see SocketApp.track_upgrades)
@@ -69,6 +74,8 @@ class Hub:
         self._seed = config.seed
         self._limit = config.client_backlog_limit
         self._states = StateEncoder()
+        self.clock = 0.0  # game time of the last step (late personal updates are due relative to it)
+        self._late: set[str] = set()  # sids holding late personal updates
 
     # -- registry ----------------------------------------------------------------------------------------
     def add(self, sid: str, game_time: float, environ: dict[str, Any] | None = None) -> Connection:
@@ -81,8 +88,7 @@ class Hub:
             request = environ.get("aiohttp.request")
             conn.transport = getattr(request, "transport", None)
         if self.config.faults.per_connection:
-            rng = random.Random(f"rugs-serve:{self._seed}:conn:{ordinal}") if self._seed is not None else None
-            conn.faults = ConnectionFaults(self.config.faults, rng or random.Random(), game_time)
+            conn.faults = ConnectionFaults.seeded(self.config.faults, self._seed, ordinal, game_time)
         self.connections[sid] = conn
         return conn
 
@@ -91,7 +97,12 @@ class Hub:
         if conn is None:
             return
         self.upgrades.pop(conn.eio_sid, None)
+        self.closed[sid] = conn
+        if len(self.closed) > CLOSED_KEPT:
+            self.closed.popitem(last=False)
+        self._late.discard(sid)
         if conn.faults is not None:
+            conn.faults.late.clear()  # what it held goes with it, like a dead network connection's data
             totals = self.counters.faults
             for name, count in conn.faults.counts().items():
                 totals[name] = totals.get(name, 0) + count
@@ -113,6 +124,15 @@ class Hub:
 
     def players_online(self) -> list[str]:
         return list(self.by_player)
+
+    def fault_counts(self) -> dict[str, int]:
+        """Faults injected so far, over every connection (closed and open)."""
+        totals = dict(self.counters.faults)
+        for conn in self.connections.values():
+            if conn.faults is not None:
+                for name, count in conn.faults.counts().items():
+                    totals[name] = totals.get(name, 0) + count
+        return totals
 
     # -- encoding ----------------------------------------------------------------------------------------
     def packet(self, event: str, payload: Any) -> eio_packet.Packet:
@@ -172,8 +192,27 @@ class Hub:
         pkt = self.packet(event, payload)
         for sid in list(sids):
             conn = self.connections.get(sid)
-            if conn is not None:
+            if conn is None:
+                continue
+            if conn.faults is not None and conn.faults.hold(event, pkt, self.clock):
+                self._late.add(sid)
+                continue
+            await self._queue(conn, pkt, False)
+
+    async def on_step(self, game_time: float) -> None:
+        """The game clock is at ``game_time`` (a step begins): send the late personal updates now due
+        (``math.inf``: all of them, when the games have run out)."""
+        if not math.isinf(game_time):
+            self.clock = game_time
+        for sid in list(self._late):
+            conn = self.connections.get(sid)
+            if conn is None or conn.faults is None:
+                self._late.discard(sid)
+                continue
+            for pkt in conn.faults.due(game_time):
                 await self._queue(conn, pkt, False)
+            if not conn.faults.late:
+                self._late.discard(sid)
 
     async def to_socket(self, sid: str, event: str, payload: Any) -> None:
         conn = self.connections.get(sid)

@@ -7,6 +7,9 @@
 ``GET /truth/games/{game_id}``  one game (404 if unknown)
 ``GET /truth/players``          every player with every fill of their ledger
 ``GET /truth/players/{id}``     one player (404 if unknown)
+``GET /truth/orders``           every order event received, as :meth:`OrderRecord.to_json`, in order
+                                (``?player=<id>`` one player's, ``?player=unauthenticated`` those of
+                                sockets not logged in; ``?since=<seq>`` only ``seq`` above it)
 ``GET /truth/audit``            ``{"ok": bool, "problems": [...]}``: games verify, ledgers balance
 ==============================  ===================================================================
 """
@@ -53,6 +56,13 @@ def add_routes(app: web.Application, engine: GameEngine, status: Callable[[], di
             raise web.HTTPNotFound(text="unknown player id")
         return web.json_response(record.to_json())
 
+    async def orders(request: web.Request) -> web.Response:
+        try:
+            since = int(request.query.get("since", "0"))
+        except ValueError:
+            raise web.HTTPBadRequest(text="since: an integer sequence number") from None
+        return web.json_response(engine.truth.orders_json(request.query.get("player"), since=since))
+
     async def audit(request: web.Request) -> web.Response:
         problems = engine.audit()
         return web.json_response({"ok": not problems, "problems": problems})
@@ -62,4 +72,5 @@ def add_routes(app: web.Application, engine: GameEngine, status: Callable[[], di
     app.router.add_get("/truth/games/{game_id}", game)
     app.router.add_get("/truth/players", players)
     app.router.add_get("/truth/players/{player_id}", player)
+    app.router.add_get("/truth/orders", orders)
     app.router.add_get("/truth/audit", audit)

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import math
 import random
 import threading
 from collections.abc import Callable
@@ -134,14 +135,19 @@ class RugsServer:
             "game_time": self.engine.game_time,
             "connections": len(hub.connections),
             "players_online": len(hub.by_player),
-            "counters": dataclasses.asdict(hub.counters) | {"handler_errors": self.app.errors},
+            "counters": dataclasses.asdict(hub.counters)
+            | {"handler_errors": self.app.errors, "faults": hub.fault_counts()},  # open connections too
             "clock_error": repr(self.clock_error) if self.clock_error else None,
         }
 
     async def order(self, player_id: str, event: str, payload: Any) -> dict[str, Any]:
         """Place an order for ``player_id`` in-process, exactly as if it came from one of their sockets:
-        same order path, same events to everyone; returns the ack."""
-        outcome = self.engine.submit(player_id, event, payload, now_ms())
+        same order path, same events to everyone, in the truth's orders received (``connection`` None);
+        returns the ack."""
+        now = now_ms()
+        record = self.engine.receive_order(player_id, event, payload, now, None)
+        outcome = self.engine.submit(player_id, event, payload, now)
+        record.settle(outcome.ack)
         await self.app.hub.deliver(outcome.emissions)
         return outcome.ack
 
@@ -174,8 +180,10 @@ class RugsServer:
             self._games_done.set()
 
     async def _step(self) -> Frame:
-        """One engine step, delivered: the frame's events, the players' own updates, due disconnects."""
+        """One engine step, delivered: late updates now due, the frame's events, the players' own updates,
+        due disconnects."""
         engine, hub = self.engine, self.app.hub
+        await hub.on_step(engine.game_time)  # the time of this step (advance moves it to the next one's)
         frame = engine.advance(now_ms())
         await hub.deliver(frame.emissions)
         if frame.player_updates and hub.by_player:
@@ -188,6 +196,7 @@ class RugsServer:
             await hub.apply_disconnect_faults(engine.game_time)
         self.frames += 1
         if frame.wait is None and not self._games_done.is_set():
+            await hub.on_step(math.inf)  # no more steps to release what is still held
             self._games_done.set()
             log.info("no more games to play (%d played); still serving", engine.games_started)
         return frame
@@ -269,7 +278,8 @@ def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
     tasks = asyncio.all_tasks(loop)
     for task in tasks:
         task.cancel()
-    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+    if tasks:  # gather() of nothing looks for the thread's current loop, and this thread has none
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
     loop.run_until_complete(loop.shutdown_asyncgens())
 
 

@@ -1,10 +1,12 @@
-"""The server's ground truth: every game it played and every fill of every player, for tests to check
-recorders and players against.
+"""The server's ground truth: every game it played, every fill of every player and every order it received,
+for tests to check recorders and players against.
 
-Faults never touch this: it is written by the engine and the trading desk, not by the broadcast path.
-Read it in-process (``engine.truth``), as JSON (:meth:`Truth.games_json`, :meth:`Truth.players_json`), or
-over HTTP from a server run as a subprocess (``GET /truth/games``, ``/truth/games/{id}``,
-``/truth/players``, ``/truth/players/{id}``; see :mod:`rugs_env.server.routes`).
+Faults never touch this: it is written by the engine, the trading desk and the socket app's order handler,
+not by the send path (an order whose ack a fault withholds is recorded as handled, marked ``ack_lost``).
+Read it in-process (``engine.truth``), as JSON (:meth:`Truth.games_json`, :meth:`Truth.players_json`,
+:meth:`Truth.orders_json`), or over HTTP from a server run as a subprocess (``GET /truth/games``,
+``/truth/games/{id}``, ``/truth/players``, ``/truth/players/{id}``, ``/truth/orders``; see
+:mod:`rugs_env.server.routes`). The orders received: :mod:`rugs_env.server.order_log`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from rugs_env.game.prng import verify
 from rugs_env.server.games import GameSpec
+from rugs_env.server.order_log import OrderLog, OrderRecord
 
 
 @dataclass(slots=True)
@@ -102,12 +105,14 @@ class PlayerRecord:
 
 
 class Truth:
-    """Ground truth store; keeps at most ``max_games`` games (the oldest are dropped first)."""
+    """Ground truth store; keeps at most ``max_games`` games and ``max_orders`` orders received (the oldest
+    are dropped first)."""
 
-    def __init__(self, max_games: int = 10_000) -> None:
+    def __init__(self, max_games: int = 10_000, max_orders: int = 100_000) -> None:
         self._games: OrderedDict[str, GameRecord] = OrderedDict()
         self._players: dict[str, PlayerRecord] = {}
         self._max_games = max_games
+        self.order_log = OrderLog(max_orders)  # written by the socket app (and RugsServer.order)
 
     # -- writers (engine and desk) -----------------------------------------------------------------------
     def _add(self, record: GameRecord) -> None:
@@ -179,6 +184,14 @@ class Truth:
 
     def player(self, player_id: str) -> PlayerRecord | None:
         return self._players.get(player_id)
+
+    def orders(self, player_id: str | None = None, *, since: int = 0) -> list[OrderRecord]:
+        """Orders received from ``player_id`` (None: everyone; ``"unauthenticated"``: sockets not logged in)
+        with ``seq > since``, in the order received."""
+        return self.order_log.select(player_id, since)
+
+    def orders_json(self, player_id: str | None = None, *, since: int = 0) -> list[dict[str, Any]]:
+        return [r.to_json() for r in self.orders(player_id, since=since)]
 
     def games_json(self, **kwargs: Any) -> list[dict[str, Any]]:
         return [g.to_json() for g in self.games(**kwargs)]
