@@ -15,11 +15,15 @@ from typing import Any, Protocol
 from recorder.events import AccountUpdate
 from recorder.verifier import AccountState
 from rugs_env.brokers.base import Order, OrderKind
+from rugs_env.brokers.risk import RiskGuard
 from rugs_env.game.constants import SIDEBET_X_PAYOUT, SOL_MINT
 from rugs_env.game.ledger import Ledger
 from rugs_env.game.ledger_errors import LedgerError
 from rugs_env.game.ledger_types import Fill
 from rugs_env.game.money import from_nano
+from rugs_env.live.market import MarketPhase, MarketTracker
+
+_TRADING = (MarketPhase.PRESALE, MarketPhase.ACTIVE)
 
 
 class NotConnected(Exception):
@@ -139,6 +143,22 @@ def order_error(ledger: Ledger, order: Order) -> LedgerError | None:
     return ledger.sell_qty_error(order.qty)
 
 
+def trading_refusal(
+    ledger: Ledger, market: MarketTracker, guard: RiskGuard, order: Order, *, take_token: bool = True
+) -> tuple[str, str] | None:
+    """``(code, message)`` if ``order`` must not leave now, else None: the market must be open on the
+    ledger's game, the ledger must accept the order, then the risk limits and (``take_token``) the rate.
+
+    Shared by the live brokers (socket and paper); each checks its own connection state first.
+    """
+    if market.phase not in _TRADING or ledger.game_id != market.game_id:
+        return "market_closed", f"no trading now ({market.phase.value})"
+    err = order_error(ledger, order)
+    if err is not None:
+        return err.code, str(err)
+    return guard.refusal(order, ledger.cash) if take_token else guard.limit_refusal(order, ledger.cash)
+
+
 def trace() -> dict[str, Any]:
     return {"__trace": True, "traceparent": f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"}
 
@@ -149,6 +169,7 @@ __all__ = [
     "OrderRecord",
     "Transport",
     "order_error",
+    "trading_refusal",
     "percentage_of",
     "server_state",
     "trace",

@@ -48,16 +48,16 @@ from rugs_env.brokers.orders import (
     NotConnected,
     OrderRecord,
     Transport,
-    order_error,
     percentage_of,
     trace,
+    trading_refusal,
     wire_order,
 )
 from rugs_env.brokers.risk import RiskGuard
 from rugs_env.brokers.socket_events import EventHandlers
 from rugs_env.game.ledger import Ledger
 from rugs_env.game.ledger_types import Fill
-from rugs_env.live.market import MarketPhase, MarketTracker
+from rugs_env.live.market import MarketTracker
 
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
@@ -156,19 +156,7 @@ class SocketBroker(EventHandlers, Broker):
             return "order_pending", f"order {self.inflight.client_id} is not resolved yet"
         if wire_order(order) is None:
             return "unsupported", f"{order} has no wire form"
-        ledger = self.account
-        mk = self.market
-        if mk.phase not in (MarketPhase.PRESALE, MarketPhase.ACTIVE) or ledger.game_id != mk.game_id:
-            return "market_closed", f"no trading now ({mk.phase.value})"
-        err = order_error(ledger, order)
-        if err is not None:
-            return err.code, str(err)
-        limits = self.guard.limit_refusal(order, ledger.cash)
-        if limits is not None:
-            return limits
-        if take_token and self.guard.bucket is not None and not self.guard.bucket.try_take():
-            return "rate_limited", f"{order}: more than {self.guard.bucket.rate:g} orders/s"
-        return None
+        return trading_refusal(self.account, self.market, self.guard, order, take_token=take_token)
 
     async def submit_async(self, order: Order) -> OrderResult:
         """Send ``order`` (on the session's loop) and wait for its acknowledgement."""
@@ -178,7 +166,6 @@ class SocketBroker(EventHandlers, Broker):
             if found is not None:
                 code, message = found
                 self.counters.refuse(code)
-                self.guard.refused[code] = self.guard.refused.get(code, 0) + 1
                 return OrderResult(order, OrderStatus.REJECTED, None, message, code)
             event, payload = wire_order(order)  # type: ignore[misc]
             ledger = self.account

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rugs_env.cli.common import CliError
+from rugs_env.cli.common import CliError, add_follow_arguments, start_balance
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,20 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "files", nargs="+", metavar="FILE", help="journal, raw capture or per-tick recording files"
     )
     p.add_argument("--out", required=True, help="recordings folder to write")
-    p.add_argument(
-        "--follow",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="NAME_OR_ID",
-        help="record the sessions of these players (username or did:privy id; '*' for everyone)",
-    )
-    p.add_argument(
-        "--start-balance",
-        default=None,
-        metavar="SOL",
-        help="followed players' starting balance (default: unknown, the smallest consistent one)",
-    )
+    add_follow_arguments(p)
     p.add_argument(
         "--utc-offset",
         type=float,
@@ -51,7 +38,6 @@ def run(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from recorder.ingest import IngestError, ingest_files
-    from rugs_env.game.money import MoneyFormatError, to_nano
 
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -62,12 +48,7 @@ def run(args: argparse.Namespace) -> int:
     for path in paths:
         if not path.is_file():
             raise CliError(f"{path}: not a file")
-    balance = None
-    if args.start_balance is not None:
-        try:
-            balance = to_nano(args.start_balance)
-        except MoneyFormatError as exc:
-            raise CliError(f"--start-balance: {exc}") from None
+    balance = start_balance(args)
     offset = timedelta(hours=args.utc_offset) if args.utc_offset is not None else None
     try:
         report = ingest_files(

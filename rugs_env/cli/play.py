@@ -24,7 +24,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rugs_env.cli.common import CliError, print_json
+from rugs_env.cli.common import CliError, positive, print_json
 
 EXIT_HALTED = 3
 
@@ -41,16 +41,6 @@ def _sol(text: str) -> int:
     return value
 
 
-def _positive(kind: type) -> object:
-    def parse(text: str) -> object:
-        value = kind(text)
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-        return value
-
-    return parse
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("play", help="play live games with an agent (paper by default, --live for real)")
     p.add_argument("--url", required=True, help="the feed (the real service, or a local `rugs serve`)")
@@ -62,14 +52,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--paper", action="store_true", help="simulated fills on the live feed (the default)")
     mode.add_argument("--live", action="store_true", help="real orders (needs your token)")
-    p.add_argument("--games", type=_positive(int), default=None, help="stop after N games (default: forever)")
+    p.add_argument("--games", type=positive(int), default=None, help="stop after N games (default: forever)")
     risk = p.add_argument_group("risk")
     risk.add_argument("--max-stake", type=_sol, default=_sol("0.1"), metavar="SOL",
                       help="largest buy or sidebet (default 0.1)")  # fmt: skip
     risk.add_argument("--max-loss", type=_sol, default=_sol("1"), metavar="SOL",
                       help="the session never loses more than this (default 1)")  # fmt: skip
-    risk.add_argument("--rate", type=_positive(float), default=2.0, help="orders per second (default 2)")
-    risk.add_argument("--burst", type=_positive(int), default=5, help="orders at once (default 5)")
+    risk.add_argument("--rate", type=positive(float), default=2.0, help="orders per second (default 2)")
+    risk.add_argument("--burst", type=positive(int), default=5, help="orders at once (default 5)")
     risk.add_argument("--paper-cash", type=_sol, default=_sol("10"), metavar="SOL",
                       help="the paper account's balance (default 10)")  # fmt: skip
     auth = p.add_argument_group("authentication (--live)")
@@ -80,13 +70,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help='payload template; "{token}" is replaced by the token')  # fmt: skip
     net = p.add_argument_group("connection")
     net.add_argument("--header", action="append", default=[], metavar="NAME:VALUE", help="extra HTTP header")
-    net.add_argument("--ack-timeout", type=_positive(float), default=5.0, metavar="S", help="default 5")
+    net.add_argument("--ack-timeout", type=positive(float), default=5.0, metavar="S", help="default 5")
     net.add_argument("--tolerance", type=int, default=0, metavar="LAMPORTS",
                      help="allowed difference from the server's account (default 0)")  # fmt: skip
-    net.add_argument("--stale-after", type=_positive(float), default=15.0, metavar="S")
-    net.add_argument("--reconnect-delay", type=_positive(float), default=0.5, metavar="S")
-    net.add_argument("--reconnect-max", type=_positive(float), default=30.0, metavar="S")
-    net.add_argument("--start-timeout", type=_positive(float), default=60.0, metavar="S")
+    net.add_argument("--stale-after", type=positive(float), default=15.0, metavar="S")
+    net.add_argument("--reconnect-delay", type=positive(float), default=0.5, metavar="S")
+    net.add_argument("--reconnect-max", type=positive(float), default=30.0, metavar="S")
+    net.add_argument("--start-timeout", type=positive(float), default=60.0, metavar="S")
     p.add_argument("--out", default="recordings", help="recordings folder (default recordings)")
     p.add_argument("--no-record", action="store_true", help="record nothing (not recommended)")
     p.add_argument("--seed", type=int, default=None, help="seed of the random policy")

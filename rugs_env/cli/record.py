@@ -19,17 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from rugs_env.cli.common import CliError
-
-
-def _positive(kind: type) -> object:
-    def parse(text: str) -> object:
-        value = kind(text)
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-        return value
-
-    return parse
+from rugs_env.cli.common import CliError, add_follow_arguments, positive, start_balance
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,24 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="recordings", help="recordings folder (default: recordings)")
     stop = p.add_mutually_exclusive_group()
-    stop.add_argument("--games", type=_positive(int), default=None, help="stop after N games watched live")
+    stop.add_argument("--games", type=positive(int), default=None, help="stop after N games watched live")
     stop.add_argument(
-        "--duration", type=_positive(float), default=None, metavar="S", help="stop after S seconds"
+        "--duration", type=positive(float), default=None, metavar="S", help="stop after S seconds"
     )
-    p.add_argument(
-        "--follow",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="NAME_OR_ID",
-        help="record the sessions of these players (username or did:privy id; '*' for everyone)",
-    )
-    p.add_argument(
-        "--start-balance",
-        default=None,
-        metavar="SOL",
-        help="followed players' starting balance (default: unknown, the smallest consistent one)",
-    )
+    add_follow_arguments(p)
     auth = p.add_argument_group("authentication (your own account)")
     auth.add_argument("--token", default=None, help="session token (prefer --token-file or RUGS_TOKEN)")
     auth.add_argument("--token-file", default=None, help="read the token from this file")
@@ -89,35 +66,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     net = p.add_argument_group("connection")
     net.add_argument(
         "--connections",
-        type=_positive(int),
+        type=positive(int),
         default=1,
         help="parallel connections to the feed, for redundancy (default 1)",
     )
     net.add_argument("--transport", choices=("websocket", "polling", "both"), default="websocket")
     net.add_argument(
         "--stale-after",
-        type=_positive(float),
+        type=positive(float),
         default=15.0,
         metavar="S",
         help="reconnect when nothing arrived for S seconds (default 15)",
     )
     net.add_argument(
         "--reconnect-delay",
-        type=_positive(float),
+        type=positive(float),
         default=0.5,
         metavar="S",
         help="first backoff delay after a failed attempt (default 0.5, doubling)",
     )
     net.add_argument(
         "--reconnect-max",
-        type=_positive(float),
+        type=positive(float),
         default=30.0,
         metavar="S",
         help="longest backoff delay (default 30)",
     )
     net.add_argument(
         "--spike",
-        type=_positive(float),
+        type=positive(float),
         default=1.0,
         metavar="S",
         help="a tick interval longer than this counts as a latency spike (default 1)",
@@ -154,7 +131,6 @@ def build_options(args: argparse.Namespace):  # -> RecordOptions
     from recorder.feed import DEFAULT_HEADERS, DEFAULT_URL, AuthOptions, FeedOptions
     from recorder.live import RecordOptions
     from recorder.pipeline import PipelineConfig
-    from rugs_env.game.money import MoneyFormatError, to_nano
 
     headers = dict(DEFAULT_HEADERS) if args.url is None else {}
     for text in args.header:
@@ -172,14 +148,7 @@ def build_options(args: argparse.Namespace):  # -> RecordOptions
         auth = AuthOptions(
             token=token, event=args.auth_event, payload=payload, in_connect=args.auth_in_connect
         )
-    balance = None
-    if args.start_balance is not None:
-        try:
-            balance = to_nano(args.start_balance)
-        except MoneyFormatError as exc:
-            raise CliError(f"--start-balance: {exc}") from None
-        if balance < 0:
-            raise CliError("--start-balance must be >= 0")
+    balance = start_balance(args)
     transports = {"websocket": ["websocket"], "polling": ["polling"], "both": None}[args.transport]
     feed = FeedOptions(
         url=args.url or DEFAULT_URL,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rugs_env.cli.common import CliError
+from rugs_env.cli.common import CliError, positive
 
 
 def _arch(text: str) -> tuple[int, ...]:
@@ -24,25 +24,15 @@ def _arch(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def _positive(kind: type) -> object:
-    def parse(text: str) -> object:
-        value = kind(text)
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-        return value
-
-    return parse
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train agents: behaviour cloning (bc) and RL fine-tuning (ppo)")
     algos = p.add_subparsers(dest="algo", metavar="ALGO", required=True)
     b = algos.add_parser("bc", help="behaviour cloning of a dataset's human labels (MaskablePPO policy)")
     b.add_argument("--dataset", required=True, metavar="DIR", help="a dataset folder (rugs dataset build)")
     b.add_argument("--out", required=True, metavar="MODEL", help="where to save the model (.zip)")
-    b.add_argument("--epochs", type=_positive(int), default=10, help="passes over the labels (default 10)")
-    b.add_argument("--batch-size", type=_positive(int), default=256, help="default 256")
-    b.add_argument("--lr", type=_positive(float), default=1e-3, help="Adam learning rate (default 1e-3)")
+    b.add_argument("--epochs", type=positive(int), default=10, help="passes over the labels (default 10)")
+    b.add_argument("--batch-size", type=positive(int), default=256, help="default 256")
+    b.add_argument("--lr", type=positive(float), default=1e-3, help="Adam learning rate (default 1e-3)")
     b.add_argument("--net-arch", type=_arch, default=(64, 64), help="hidden layers (default 64,64)")
     b.add_argument(
         "--class-weight",
@@ -60,11 +50,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     src = q.add_mutually_exclusive_group()
     src.add_argument("--dataset", metavar="DIR", help="RugsReplay-v0 on this dataset's train games")
     src.add_argument("--recordings", metavar="DIR", help="RugsReplay-v0 on every game of this folder")
-    q.add_argument("--timesteps", type=_positive(int), default=100_000, help="default 100000")
-    q.add_argument("--n-envs", type=_positive(int), default=16, help="parallel episodes (default 16)")
-    q.add_argument("--n-steps", type=_positive(int), default=256, help="rollout steps per env (default 256)")
-    q.add_argument("--batch-size", type=_positive(int), default=1024, help="default 1024")
-    q.add_argument("--lr", type=_positive(float), default=3e-4, help="default 3e-4")
+    q.add_argument("--timesteps", type=positive(int), default=100_000, help="default 100000")
+    q.add_argument("--n-envs", type=positive(int), default=16, help="parallel episodes (default 16)")
+    q.add_argument("--n-steps", type=positive(int), default=256, help="rollout steps per env (default 256)")
+    q.add_argument("--batch-size", type=positive(int), default=1024, help="default 1024")
+    q.add_argument("--lr", type=positive(float), default=3e-4, help="default 3e-4")
     q.add_argument("--ent-coef", type=float, default=0.01, help="entropy bonus (default 0.01)")
     q.add_argument("--net-arch", type=_arch, default=(64, 64), help="hidden layers of a new model (64,64)")
     q.add_argument("--seed", type=int, default=0, help="default 0")

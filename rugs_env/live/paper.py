@@ -15,14 +15,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rugs_env.brokers.base import Broker, Order, OrderResult, OrderStatus
-from rugs_env.brokers.orders import BrokerCounters, order_error
+from rugs_env.brokers.orders import BrokerCounters, trading_refusal
 from rugs_env.brokers.risk import RiskGuard
 from rugs_env.brokers.simulated import SimulatedBroker
 from rugs_env.game.constants import RUG_PRICE_FACTOR_MAX
 from rugs_env.game.ledger import Ledger
 from rugs_env.game.ledger_errors import LedgerError
 from rugs_env.game.ledger_types import Fill, Phase
-from rugs_env.live.market import MarketPhase, MarketTracker, Transition
+from rugs_env.live.market import MarketTracker, Transition
 
 _OPEN = (Phase.PRESALE, Phase.ACTIVE)
 
@@ -55,19 +55,7 @@ class PaperBroker(Broker):
             return ledger.game_id == self.market.game_id and ledger.phase in _OPEN
 
     def _refusal(self, order: Order, take_token: bool = True) -> tuple[str, str] | None:
-        ledger = self.sim.account
-        mk = self.market
-        if mk.phase not in (MarketPhase.PRESALE, MarketPhase.ACTIVE) or ledger.game_id != mk.game_id:
-            return "market_closed", f"no trading now ({mk.phase.value})"
-        err = order_error(ledger, order)
-        if err is not None:
-            return err.code, str(err)
-        found = self.guard.limit_refusal(order, ledger.cash)
-        if found is not None:
-            return found
-        if take_token and self.guard.bucket is not None and not self.guard.bucket.try_take():
-            return "rate_limited", f"{order}: more than {self.guard.bucket.rate:g} orders/s"
-        return None
+        return trading_refusal(self.sim.account, self.market, self.guard, order, take_token=take_token)
 
     def submit(self, order: Order) -> OrderResult:
         with self.lock:
