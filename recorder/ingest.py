@@ -4,7 +4,10 @@ Formats, detected from the file's first line (:func:`detect_format`):
 
 - ``journal``: our own raw journal (:mod:`recorder.journal`). Journal files of one run (a run is split by
   UTC day) are fed, in order, to one pipeline, exactly as the live recorder did, so the files come out as
-  live recording wrote them (``source: live``).
+  live recording wrote them (``source: live``). The recorder's own notes are ignored, except
+  ``@reconciled``: the live player's record of a fill it learnt only by reconciliation (its ack and its
+  event were lost), which it handed to the pipeline as the event it never received. Ingest hands it over
+  the same way (:func:`honour_notes`), so that a bot's journal re-derives the session file it wrote.
 - ``raw``: the ``{seq, ts, event, data}`` raw capture (python-socketio, ``data`` the payload or
   ``[trace, payload]``, ``ts`` local time without a zone). The UTC offset is found from the capture itself:
   the seed of a game is revealed within seconds of the ``gameHistory`` timestamp, so the smallest
@@ -23,7 +26,6 @@ files twice therefore yields the same tree.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -31,15 +33,18 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from recorder.events import as_int
 from recorder.files import GameSource, SessionSource
 from recorder.ingest_replayer import ReplayerFormatError, is_replayer_file, scan_replayer_file
-from recorder.journal import JournalEvent, ReadStats, journal_header, read_journal
+from recorder.journal import JournalEvent, ReadStats, journal_header, loads_line, read_journal
 from recorder.pipeline import PipelineConfig, RecorderPipeline
 from recorder.sink import RecordingSink
 
 log = logging.getLogger(__name__)
 QUARTER_HOUR = 900.0
+KEEP_KNOWN = 4096  # index entries of files written kept across inputs (~2 KB each): later inputs read none
 
 
 class IngestError(Exception):
@@ -84,7 +89,7 @@ def detect_format(path: Path | str) -> str:
     except OSError as exc:
         raise IngestError(f"{path}: cannot read: {exc}") from None
     try:
-        record = json.loads(first)
+        record = loads_line(first)
     except (ValueError, RecursionError):
         return "unknown"
     if not isinstance(record, dict):
@@ -99,14 +104,14 @@ def detect_format(path: Path | str) -> str:
 
 
 # -- the raw capture ----------------------------------------------------------------------------------------
-def _raw_records(path: Path, stats: ReadStats, only_with: str | None = None) -> Iterator[dict[str, Any]]:
+def _raw_records(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
     with open(path, encoding="utf-8", errors="replace") as fh:
         for line in fh:
-            if not line.strip() or (only_with is not None and only_with not in line):
+            if not line.strip():
                 continue
             stats.lines += 1
             try:
-                record = json.loads(line)
+                record = loads_line(line)
             except (ValueError, RecursionError):
                 stats.bad_lines += 1
                 continue
@@ -131,24 +136,62 @@ def _args(data: Any) -> list[Any]:
     return list(data) if isinstance(data, list) else [data]
 
 
+class _Stamp(msgspec.Struct):
+    timestamp: Any = None
+
+
+class _HistoryPayload(msgspec.Struct):
+    gameHistory: list[_Stamp] | None = None  # the wire's name
+
+
+class _HistoryRecord(msgspec.Struct):
+    ts: Any = None
+    event: Any = None
+    data: _HistoryPayload | list[Any] | None = None
+
+
+# Decodes only what detect_utc_offset reads (the rest is checked as JSON but never built: the prices of ten
+# history entries per line); a line of any other shape goes to the generic reading, which gives the same.
+_HISTORY = msgspec.json.Decoder(_HistoryRecord)
+
+
+def _history_stamps(line: str) -> tuple[Any, Any, list[Any] | None] | None:
+    """``(event, ts, the timestamps of its gameHistory entries)`` of a capture line; None if not a record."""
+    try:
+        fast = _HISTORY.decode(line)
+    except (msgspec.DecodeError, RecursionError):
+        fast = None
+    if fast is not None and not isinstance(fast.data, list):
+        entries = fast.data.gameHistory if fast.data is not None else None
+        return fast.event, fast.ts, None if entries is None else [e.timestamp for e in entries]
+    try:
+        record = loads_line(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    payload = _args(record.get("data"))[-1:] or [None]
+    history = payload[0].get("gameHistory") if isinstance(payload[0], dict) else None
+    if not isinstance(history, list):
+        return record.get("event"), record.get("ts"), None
+    return record.get("event"), record.get("ts"), [e.get("timestamp") for e in history if isinstance(e, dict)]
+
+
 def detect_utc_offset(path: Path | str) -> timedelta | None:
     """The capture's local-time offset from UTC (see the module docstring); None if it cannot tell."""
     best: float | None = None
-    for record in _raw_records(Path(path), ReadStats(), only_with='"gameHistory"'):
-        if record.get("event") != "gameStateUpdate":
-            continue
-        local = _local_time(record.get("ts"))
-        payload = _args(record.get("data"))[-1:] or [None]
-        history = payload[0].get("gameHistory") if isinstance(payload[0], dict) else None
-        if local is None or local.tzinfo is not None or not isinstance(history, list):
-            continue
-        stamps = [as_int(e.get("timestamp")) for e in history if isinstance(e, dict)]
-        stamps = [s for s in stamps if s is not None]
-        if not stamps:
-            continue
-        newest = datetime.fromtimestamp(max(stamps) / 1000, UTC).replace(tzinfo=None)
-        diff = (local - newest).total_seconds()
-        best = diff if best is None else min(best, diff)
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            found = _history_stamps(line) if '"gameHistory"' in line else None
+            if found is None or found[0] != "gameStateUpdate" or found[2] is None:
+                continue
+            local = _local_time(found[1])
+            stamps = [s for s in (as_int(t) for t in found[2]) if s is not None]
+            if local is None or local.tzinfo is not None or not stamps:
+                continue
+            newest = datetime.fromtimestamp(max(stamps) / 1000, UTC).replace(tzinfo=None)
+            diff = (local - newest).total_seconds()
+            best = diff if best is None else min(best, diff)
     if best is None:
         return None
     return timedelta(seconds=round(best / QUARTER_HOUR) * QUARTER_HOUR)
@@ -167,6 +210,30 @@ def read_raw_capture(
             continue
         at = local.astimezone(UTC) if local.tzinfo is not None else (local - offset).replace(tzinfo=UTC)
         yield JournalEvent(at, record["event"], _args(record.get("data")))
+
+
+# -- the journal's notes ------------------------------------------------------------------------------------
+RECONCILED = "@reconciled"
+
+
+def honour_notes(events: Iterable[JournalEvent], report: FileReport | None = None) -> Iterator[JournalEvent]:
+    """The journal's events with each ``@reconciled`` note replaced by the event it stands for.
+
+    The live player (``rugs_env.live.recording.LiveRecording.inject``) writes the note
+    ``{"event": name, "payload": {...}}`` and then feeds the pipeline that very event, at the note's time, on
+    connection 0; this does the same. A malformed note is counted in ``report.notes`` and passed on as the
+    note it is (which the pipeline ignores).
+    """
+    for event in events:
+        if event.event == RECONCILED:
+            data = event.args[-1] if event.args else None
+            name = data.get("event") if isinstance(data, dict) else None
+            if isinstance(name, str) and name and not name.startswith("@") and "payload" in data:
+                yield JournalEvent(event.at, name, [data["payload"]], event.conn)
+                continue
+            if report is not None:
+                report.notes.append(f"malformed {RECONCILED} note at {event.at.isoformat()} skipped")
+        yield event
 
 
 # -- ingesting --------------------------------------------------------------------------------------------
@@ -203,7 +270,9 @@ def ingest_files(
     utc_offset: timedelta | None = None,
 ) -> IngestReport:
     """Ingest every file into the recordings tree ``out`` (see the module docstring)."""
-    sink = RecordingSink(out, index_interval=-1)
+    # One write batch (files written by a thread, folders fsynced once at the end); indexes from what was
+    # written, not read back.
+    sink = RecordingSink(out, index_interval=-1, batch_sync=True, keep_known=KEEP_KNOWN)
     report = IngestReport()
     by_format: dict[str, list[Path]] = {}
     for raw in paths:
@@ -220,7 +289,7 @@ def ingest_files(
     for group in _journal_runs(by_format.get("journal", [])):
         file_report = FileReport(group, "journal")
         stats = ReadStats()
-        events = (e for p in group for e in read_journal(p, stats))
+        events = honour_notes((e for p in group for e in read_journal(p, stats)), file_report)
         _run_pipeline(sink, events, PipelineConfig(**base), file_report)
         file_report.bad_lines = stats.bad_lines
         report.files.append(file_report)
@@ -252,6 +321,6 @@ def ingest_files(
         report.files.append(
             FileReport([path], "unknown", skipped="not a journal, raw capture or per-tick file")
         )
-    sink.flush()
+    sink.close()
     report.errors += sink.errors
     return report

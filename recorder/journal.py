@@ -16,6 +16,12 @@ the JSON text received when the feed provides it (no second encoding).
 Secrets (the auth token) never reach the file: every line is scrubbed of them before it is written. The
 buffer is flushed every 50 ms, so a killed recorder loses at most that much and leaves at worst one
 truncated last line, which :func:`read_journal` counts and skips.
+
+Reading parses each line with :func:`loads_line`: msgspec's JSON decoder, about three times faster than the
+standard library's on the feed's number-heavy messages, and giving the very same values (every float the
+same double, big integers exact; proven on every number of the bundled capture and by property tests),
+with the standard library as the fallback for what msgspec refuses and ``json`` accepts (``NaN``,
+``Infinity``, numbers overflowing to infinity, lone surrogates).
 """
 
 from __future__ import annotations
@@ -31,12 +37,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+import msgspec
+
 log = logging.getLogger(__name__)
 JOURNAL_DIR = "journal"
 JOURNAL_MAGIC = "rugs-recorder"
 JOURNAL_SUFFIX = ".journal.jsonl"
 REDACTED = "<redacted>"
 FLUSH_EVERY = 0.05  # seconds between flushes of the journal's buffer
+
+
+_DECODER = msgspec.json.Decoder()
+
+
+def loads_line(text: str | bytes) -> Any:
+    """``json.loads(text)``, faster (see the module docstring): the same value, or the same exception."""
+    try:
+        return _DECODER.decode(text)
+    except (msgspec.DecodeError, RecursionError):
+        return json.loads(text)
 
 
 def format_ts(at: datetime) -> str:
@@ -214,7 +233,7 @@ def read_journal(path: Path | str, stats: ReadStats | None = None) -> Iterator[J
                 continue
             stats.lines += 1
             try:
-                record = json.loads(line)
+                record = loads_line(line)
             except (ValueError, RecursionError):
                 stats.bad_lines += 1
                 continue
@@ -238,7 +257,7 @@ def journal_header(path: Path | str) -> dict[str, Any] | None:
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             first = fh.readline()
-        record = json.loads(first)
-    except (OSError, ValueError):
+        record = loads_line(first)
+    except (OSError, ValueError, RecursionError):
         return None
     return record if isinstance(record, dict) and record.get("journal") == JOURNAL_MAGIC else None

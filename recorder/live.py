@@ -185,6 +185,7 @@ class LiveRecorder:
     def _shutdown(self) -> None:
         at = datetime.now(UTC)
         self.pipeline.finish(at)
+        self.sink.close()  # flushed by finish: stops the session-writer thread
         if self.journal is not None:
             self.journal.note(at, "health", self.health.snapshot())
             self.journal.note(at, "stop", {"reason": self.reason})

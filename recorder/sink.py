@@ -8,10 +8,20 @@ same recording twice gives the same bytes, which makes ingest idempotent.
 
 With ``background``, sessions (rewritten again and again as they grow) are written by a thread, the latest
 version of each only, so a burst of rewrites never stalls the live feed; :meth:`RecordingSink.flush` waits
-for them. Daily indexes are rebuilt from the files (:func:`recorder.files.rebuild_index`) for the days
-touched, at
-most every ``index_interval`` seconds and on :meth:`RecordingSink.flush`: a rebuild reads the whole day, so
-doing it after every game would make a long run quadratic.
+for them, and :meth:`RecordingSink.close` (idempotent; also on leaving a ``with`` block) flushes and stops
+the thread. Daily indexes are rebuilt from the files (:func:`recorder.files.rebuild_index`) for the days
+touched, at most every ``index_interval`` seconds and on :meth:`RecordingSink.flush`: a rebuild reads the
+whole day, so doing it after every game would make a long run quadratic. The files this sink has written
+are not read back: their entries are known (:class:`recorder.files.KnownFile`, used only while the file
+is untouched). They are forgotten once their day's index has been rebuilt, but for the last ``keep_known``
+(ingest keeps them, so that the inputs after the first do not re-read what the first wrote).
+
+``batch_sync`` (ingest): files are written through a :class:`recorder.files.WriteBatch`: each still
+atomically (temporary file, fsync, rename), but by a thread, in order, while the caller goes on, and their
+folders are fsynced once each at :meth:`RecordingSink.flush`, when the batch becomes durable. The sink sees
+its own queued writes at once; a write that fails is logged and counted in ``errors`` (and taken off
+``games_written`` / ``sessions_written``) at the next flush. Before an old file of a game is removed, the
+new one is made durable.
 """
 
 from __future__ import annotations
@@ -20,51 +30,52 @@ import contextlib
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
 
 from recorder.files import (
+    FileStamp,
     GameRecording,
+    KnownFile,
     RecordingConflictError,
     RecordingFormatError,
     RecordingsLayout,
     SessionRecording,
     UnsafePathError,
+    WriteBatch,
+    Written,
+    known_file,
     read_game,
     rebuild_index,
 )
+from recorder.game_finder import GameFinder, StoredGame, rank_of
 
 log = logging.getLogger(__name__)
-_SOURCE_RANK = {"live": 3, "ingest": 3, "history": 1}
-
-
-@dataclass(frozen=True, slots=True)
-class StoredGame:
-    """A game file already on disk: where, and how good it is."""
-
-    path: Path
-    game_id: str
-    verified: bool
-    source: str | None
-
-    @property
-    def rank(self) -> tuple[int, int]:
-        return (1 if self.verified else 0, _SOURCE_RANK.get(self.source or "", 0))
-
-
-def rank_of(game: GameRecording) -> tuple[int, int]:
-    meta = game.meta
-    return (1 if meta.verified else 0, _SOURCE_RANK.get(str(meta.source) if meta.source else "", 0))
+__all__ = ["RecordingSink", "StoredGame", "rank_of"]
 
 
 class RecordingSink:
     """Writes games and sessions under ``root`` and keeps the daily indexes fresh (see the module doc)."""
 
-    def __init__(self, root: Path | str, *, index_interval: float = 30.0, background: bool = False) -> None:
+    def __init__(
+        self,
+        root: Path | str,
+        *,
+        index_interval: float = 30.0,
+        background: bool = False,
+        batch_sync: bool = False,
+        keep_known: int = 0,
+    ) -> None:
         self.layout = RecordingsLayout(root)
         self.index_interval = index_interval
-        self._by_suffix: dict[str, list[Path]] | None = None
-        self._stored: dict[Path, StoredGame | None] = {}
+        self.keep_known = keep_known
+        self._batch = WriteBatch() if batch_sync else None
+        self._failed: list[tuple[Path, bool, BaseException]] = []  # (path, is a game, error) from the batch
+        self._known: dict[Path, KnownFile] = {}  # files written, until their day's index is rebuilt
+        self._kept: dict[Path, KnownFile] = {}  # then the last keep_known of them, oldest first
+        self.on_disk = GameFinder(self.layout, self._read_game)  # where each game id's file is
         self._touched: set[Path] = set()
         self._last_index = time.monotonic()
         self.games_written = 0
@@ -78,6 +89,8 @@ class RecordingSink:
         self._cond = threading.Condition()
         self._busy = False
         self._index_due = False
+        self._closing = False
+        self._closed = False
         self._writer: threading.Thread | None = None
         if background:
             self._writer = threading.Thread(target=self._write_loop, name="session-writer", daemon=True)
@@ -87,38 +100,27 @@ class RecordingSink:
     def root(self) -> Path:
         return self.layout.root
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
     # -- games ---------------------------------------------------------------------------------------------
-    def _suffixes(self) -> dict[str, list[Path]]:
-        if self._by_suffix is None:
-            self._by_suffix = {}
-            for path in self.layout.game_files():
-                self._by_suffix.setdefault(path.name.split("_", 1)[1][:8], []).append(path)
-        return self._by_suffix
-
-    def _stored_at(self, path: Path) -> StoredGame | None:
-        if path not in self._stored:
-            try:
-                meta = read_game(path).meta
-                self._stored[path] = StoredGame(
-                    path, meta.game_id, bool(meta.verified), str(meta.source) if meta.source else None
-                )
-            except (RecordingFormatError, OSError) as exc:
-                log.warning("ignoring unreadable game file %s: %s", path, exc)
-                self._stored[path] = None
-        return self._stored[path]
-
     def find_game(self, game_id: str) -> StoredGame | None:
         """The file of ``game_id`` anywhere under the root (the best one if a crash left two)."""
-        best: StoredGame | None = None
-        for path in list(self._suffixes().get(game_id.split("-", 1)[-1][:8], [])):
-            stored = self._stored_at(path)
-            if stored is not None and stored.game_id == game_id and (best is None or stored.rank > best.rank):
-                best = stored
-        return best
+        return self.on_disk.find(game_id)
+
+    def _read_game(self, path: Path) -> GameRecording:
+        if self._batch is None:
+            return read_game(path)
+        return GameRecording.from_json_bytes(self._batch.read_bytes(path), path)
 
     def read(self, stored: StoredGame) -> GameRecording | None:
         try:
-            return read_game(stored.path)
+            return self._read_game(stored.path)
         except (RecordingFormatError, OSError) as exc:
             log.warning("cannot read %s: %s", stored.path, exc)
             return None
@@ -130,28 +132,22 @@ class RecordingSink:
             self.games_kept += 1
             return old.path
         try:
-            path = self.layout.write_game(game)
+            written = self.layout.store_game(game, batch=self._batch, done=self._landed(game))
         except (RecordingConflictError, UnsafePathError, RecordingFormatError, OSError) as exc:
             self.errors += 1
             log.error("could not write game %s: %s", game.game_id, exc)
             return None
-        meta = game.meta
-        self._stored[path] = StoredGame(
-            path, meta.game_id, bool(meta.verified), str(meta.source) if meta.source else None
-        )
-        paths = self._suffixes().setdefault(path.name.split("_", 1)[1][:8], [])
-        if path not in paths:
-            paths.append(path)
+        path = written.path
+        self.on_disk.written(path, game)
         with self._cond:
             self._touched.add(path.parent.parent)
         self.games_written += 1
         if old is not None and old.path != path:
+            if self._batch is not None:
+                self._batch.sync()  # the new file is durable before the old one goes
             with contextlib.suppress(OSError):
                 old.path.unlink()
-            paths = self._suffixes().get(old.path.name.split("_", 1)[1][:8], [])
-            if old.path in paths:
-                paths.remove(old.path)
-            self._stored.pop(old.path, None)
+            self.on_disk.removed(old.path)
             with self._cond:
                 self._touched.add(old.path.parent.parent)
             self.games_replaced += 1
@@ -174,6 +170,8 @@ class RecordingSink:
                 while not self._pending and not self._index_due:
                     self._busy = False
                     self._cond.notify_all()
+                    if self._closing:
+                        return
                     self._cond.wait()
                 self._busy = True
                 session = self._pending.pop(next(iter(self._pending))) if self._pending else None
@@ -194,15 +192,52 @@ class RecordingSink:
 
     def _write_session(self, session: SessionRecording) -> Path | None:
         try:
-            path = self.layout.write_session(session)
+            written = self.layout.store_session(session, batch=self._batch, done=self._landed(session))
         except (RecordingConflictError, UnsafePathError, RecordingFormatError, OSError) as exc:
             self.errors += 1
             log.error("could not write the session of %r: %s", session.meta.username, exc)
             return None
         with self._cond:
-            self._touched.add(path.parent.parent)
+            self._touched.add(written.path.parent.parent)
             self.sessions_written += 1
-        return path
+        return written.path
+
+    def _landed(self, doc: GameRecording | SessionRecording) -> Callable[[Path, FileStamp | None, Any], None]:
+        """What to do once the file of ``doc`` has been written (at once, or by the batch's thread)."""
+
+        def done(path: Path, stamp: FileStamp | None, error: BaseException | None) -> None:
+            if error is not None:
+                with self._cond:
+                    self._failed.append((path, isinstance(doc, GameRecording), error))
+            elif stamp is not None:
+                self._remember(Written(path, stamp), doc)
+
+        return done
+
+    def _fold_failures(self) -> None:
+        """Count the batch's failed writes (in the caller's thread: the counters are not shared)."""
+        with self._cond:
+            failed, self._failed = self._failed, []
+        for path, game, error in failed:
+            self.errors += 1
+            log.error("could not write %s: %s", path, error)
+            if game:
+                self.games_written -= 1
+                self.on_disk.removed(path)
+            else:
+                self.sessions_written -= 1
+
+    def _remember(self, written: Written, doc: GameRecording | SessionRecording) -> None:
+        """Keep the index entry of a file just written (see the module docstring)."""
+        if written.stamp is None:
+            return
+        try:
+            known = known_file(written.path, written.stamp, doc)
+        except ValueError:  # pragma: no cover - the document was just checked
+            return
+        with self._cond:
+            self._kept.pop(written.path, None)
+            self._known[written.path] = known
 
     # -- indexes -------------------------------------------------------------------------------------------
     def maybe_index(self) -> None:
@@ -220,8 +255,31 @@ class RecordingSink:
     def flush(self) -> None:
         """Write what is queued, then rebuild the index of every day touched since the last flush."""
         self.drain()
+        if self._batch is not None:
+            self._batch.sync()
+            self._fold_failures()
         self._last_index = time.monotonic()
         self._rebuild()
+
+    def close(self) -> None:
+        """Flush, then stop the writer thread. Idempotent. A session written after this is written at once,
+        in the caller's thread (nothing is lost)."""
+        if self._closed:
+            return
+        self.flush()
+        writer = self._writer
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        if writer is not None:
+            writer.join(60.0)
+            if writer.is_alive():  # pragma: no cover - a write stuck for a minute: leave it to finish
+                log.error("the session writer did not stop within 60 s")
+        self._writer = None
+        self.flush()  # anything queued while the thread was stopping
+        if self._batch is not None:
+            self._batch.close()
+        self._closed = True
 
     def _rebuild(self) -> None:
         with self._cond:
@@ -229,11 +287,26 @@ class RecordingSink:
         for day in touched:
             if not day.is_dir():
                 continue
+            with self._cond:
+                known = {p: k for p, k in self._kept.items() if p.parent.parent == day}
+                known.update((p, k) for p, k in self._known.items() if p.parent.parent == day)
             try:
-                report = rebuild_index(day)
+                report = rebuild_index(day, known)
             except (OSError, ValueError) as exc:
                 self.errors += 1
                 log.error("could not rebuild the index of %s: %s", day, exc)
                 continue
+            finally:
+                self._forget(known)
             for problem in report.problems:
                 log.warning("index of %s: %s", day.name, problem.error)
+
+    def _forget(self, used: dict[Path, KnownFile]) -> None:
+        """A rebuild has used these entries: keep only the last ``keep_known`` of them."""
+        with self._cond:
+            for path, known in used.items():
+                if self._known.get(path) is known:
+                    del self._known[path]
+                    self._kept[path] = known
+            for path in list(self._kept)[: max(0, len(self._kept) - self.keep_known)]:
+                del self._kept[path]

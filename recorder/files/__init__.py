@@ -20,6 +20,7 @@ the field. Typical use::
         index = load_index(day)          # rebuilt from the files if stale
 """
 
+from recorder.files.batch import DirSyncer, WriteBatch
 from recorder.files.errors import RecordingConflictError, RecordingFormatError, UnsafePathError
 from recorder.files.fields import format_day, format_time, parse_day, parse_time, to_ms, utc_from_ms, utc_now
 from recorder.files.game import GameMeta, GameRecording, GameSource, PriceSource, VerificationDetail
@@ -27,23 +28,34 @@ from recorder.files.index import (
     DayReport,
     FileProblem,
     IndexStatus,
+    KnownFile,
     RebuildReport,
     build_index,
     day_dirs,
+    game_entry,
     index_status,
+    known_file,
     load_index,
     read_checked,
     read_index,
     rebuild_all,
     rebuild_index,
+    session_entry,
 )
 from recorder.files.index_model import DailyIndex, ExcludedFile, IndexGameEntry, IndexSessionEntry
-from recorder.files.jsonio import atomic_write_bytes, cleanup_temp_files, is_temp_file
+from recorder.files.jsonio import (
+    FileStamp,
+    atomic_write_bytes,
+    cleanup_temp_files,
+    file_stamp,
+    is_temp_file,
+)
 from recorder.files.layout import (
     GAMES_DIR,
     INDEX_NAME,
     SESSIONS_DIR,
     RecordingsLayout,
+    Written,
     is_day_dir,
     read_game,
     read_session,
@@ -61,6 +73,15 @@ from recorder.files.session import (
 )
 
 __all__ = [
+    "DirSyncer",
+    "WriteBatch",
+    "FileStamp",
+    "KnownFile",
+    "Written",
+    "file_stamp",
+    "game_entry",
+    "known_file",
+    "session_entry",
     "read_checked",
     "parse_day",
     "format_day",

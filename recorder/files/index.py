@@ -6,10 +6,16 @@ misplaced, a duplicate game id, outside the root) is *reported* in the returned 
 listed under ``excluded`` in the index, never silently dropped. :func:`index_status` compares an index with
 the folder by names and sizes only (no file is read), so a reader can tell whether to trust it, and
 :func:`load_index` returns an up-to-date index, rebuilding a stale one.
+
+A writer that has just written files knows their entries without reading them back: it passes them as
+``known`` (:class:`KnownFile`: the entry and the file's stamp right after the write). A known entry is used
+only while the file still has that stamp (same inode, size, modification and change times): any other
+change, by anyone, and the file is read and checked like the others. The index is the same either way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +23,13 @@ from recorder.files.errors import RecordingFormatError, UnsafePathError
 from recorder.files.fields import parse_day
 from recorder.files.game import GameRecording
 from recorder.files.index_model import DailyIndex, ExcludedFile, IndexGameEntry, IndexSessionEntry
-from recorder.files.jsonio import dumps_document, read_document, write_document
+from recorder.files.jsonio import (
+    FileStamp,
+    atomic_write_bytes,
+    dumps_document,
+    file_stamp,
+    read_document,
+)
 from recorder.files.layout import INDEX_NAME, RecordingsLayout, is_day_dir
 from recorder.files.naming import ensure_inside
 from recorder.files.session import SessionRecording
@@ -29,6 +41,14 @@ class FileProblem:
 
     path: Path
     error: str
+
+
+@dataclass(frozen=True, slots=True)
+class KnownFile:
+    """A file's index entry known by its writer, valid while the file has ``stamp`` (module docstring)."""
+
+    stamp: FileStamp
+    entry: IndexGameEntry | IndexSessionEntry
 
 
 @dataclass
@@ -125,10 +145,61 @@ def read_checked(layout: RecordingsLayout, path: Path, kind: type) -> tuple[byte
     return data, doc
 
 
-def build_index(day_dir: Path | str) -> tuple[DailyIndex, list[FileProblem]]:
+def game_entry(game: GameRecording, file: str, size: int) -> IndexGameEntry:
+    """The index entry of a game file (``file``: its path relative to the day folder; ``size``: bytes)."""
+    meta = game.meta
+    return IndexGameEntry(
+        file=file,
+        game_id=meta.game_id,
+        start_time=meta.start_time,
+        duration_ticks=meta.duration_ticks,
+        peak_multiplier=meta.peak_multiplier,
+        end_time=meta.end_time,
+        rug_price=game.rug_price,
+        verified=meta.verified,
+        size=size,
+    )
+
+
+def session_entry(session: SessionRecording, file: str, size: int) -> IndexSessionEntry:
+    """The index entry of a session file (as :func:`game_entry`)."""
+    meta = session.meta
+    return IndexSessionEntry(
+        file=file,
+        player_id=meta.player_id,
+        username=meta.username,
+        games_played=session.games_played,
+        total_actions=len(session.actions),
+        session_start=meta.session_start,
+        session_end=meta.session_end,
+        game_ids=session.game_ids,
+        size=size,
+    )
+
+
+def known_file(path: Path, stamp: FileStamp, doc: GameRecording | SessionRecording) -> KnownFile:
+    """What a writer remembers of the file it has just written at ``path`` (``day/games/...``)."""
+    file = path.relative_to(path.parent.parent).as_posix()
+    if isinstance(doc, GameRecording):
+        return KnownFile(stamp, game_entry(doc, file, stamp[2]))
+    return KnownFile(stamp, session_entry(doc, file, stamp[2]))
+
+
+def _known_entry(known: Mapping[Path, KnownFile] | None, path: Path, file: str, kind: type) -> object:
+    """The known entry of ``path`` if the file is still the one its writer wrote, else None."""
+    hit = known.get(path) if known else None
+    if hit is None or not isinstance(hit.entry, kind) or hit.entry.file != file:
+        return None
+    return hit.entry if file_stamp(path) == hit.stamp else None
+
+
+def build_index(
+    day_dir: Path | str, known: Mapping[Path, KnownFile] | None = None
+) -> tuple[DailyIndex, list[FileProblem]]:
     """The index of a day folder as the files say it should be, and the files that could not be indexed.
 
-    Nothing is written. Raises ``ValueError`` if ``day_dir`` is not named ``YYYY-MM-DD``.
+    Nothing is written. ``known``: entries of files their writer has just written (module docstring).
+    Raises ``ValueError`` if ``day_dir`` is not named ``YYYY-MM-DD``.
     """
     day_dir, layout = _day_of(Path(day_dir))
     problems: list[FileProblem] = []
@@ -147,54 +218,36 @@ def build_index(day_dir: Path | str) -> tuple[DailyIndex, list[FileProblem]]:
     games: list[IndexGameEntry] = []
     seen_games: dict[str, str] = {}
     for path in layout.game_files(day_dir):
+        file = _rel(day_dir, path)
         try:
-            data, game = read_checked(layout, path, GameRecording)
-            assert isinstance(game, GameRecording)
-            if game.meta.game_id in seen_games:
-                raise UnsafePathError(
-                    f"duplicate of game {game.meta.game_id} in {seen_games[game.meta.game_id]}"
-                )
+            entry = _known_entry(known, path, file, IndexGameEntry)
+            if entry is None:
+                data, game = read_checked(layout, path, GameRecording)
+                assert isinstance(game, GameRecording)
+                entry = game_entry(game, file, len(data))
+            assert isinstance(entry, IndexGameEntry)
+            if entry.game_id in seen_games:
+                raise UnsafePathError(f"duplicate of game {entry.game_id} in {seen_games[entry.game_id]}")
         except (RecordingFormatError, UnsafePathError, OSError) as exc:
             exclude(path, exc)
             continue
-        meta = game.meta
-        seen_games[meta.game_id] = _rel(day_dir, path)
-        games.append(
-            IndexGameEntry(
-                file=_rel(day_dir, path),
-                game_id=meta.game_id,
-                start_time=meta.start_time,
-                duration_ticks=meta.duration_ticks,
-                peak_multiplier=meta.peak_multiplier,
-                end_time=meta.end_time,
-                rug_price=game.rug_price,
-                verified=meta.verified,
-                size=len(data),
-            )
-        )
+        seen_games[entry.game_id] = file
+        games.append(entry)
 
     sessions: list[IndexSessionEntry] = []
     for path in layout.session_files(day_dir):
+        file = _rel(day_dir, path)
         try:
-            data, session = read_checked(layout, path, SessionRecording)
-            assert isinstance(session, SessionRecording)
+            entry = _known_entry(known, path, file, IndexSessionEntry)
+            if entry is None:
+                data, session = read_checked(layout, path, SessionRecording)
+                assert isinstance(session, SessionRecording)
+                entry = session_entry(session, file, len(data))
         except (RecordingFormatError, UnsafePathError, OSError) as exc:
             exclude(path, exc)
             continue
-        meta = session.meta
-        sessions.append(
-            IndexSessionEntry(
-                file=_rel(day_dir, path),
-                player_id=meta.player_id,
-                username=meta.username,
-                games_played=session.games_played,
-                total_actions=len(session.actions),
-                session_start=meta.session_start,
-                session_end=meta.session_end,
-                game_ids=session.game_ids,
-                size=len(data),
-            )
-        )
+        assert isinstance(entry, IndexSessionEntry)
+        sessions.append(entry)
 
     index = DailyIndex(
         date=parse_day(day_dir.name),
@@ -205,10 +258,10 @@ def build_index(day_dir: Path | str) -> tuple[DailyIndex, list[FileProblem]]:
     return index, problems
 
 
-def rebuild_index(day_dir: Path | str) -> DayReport:
-    """Rebuild ``day_dir/index.json`` from the files (see the module docstring)."""
+def rebuild_index(day_dir: Path | str, known: Mapping[Path, KnownFile] | None = None) -> DayReport:
+    """Rebuild ``day_dir/index.json`` from the files (see the module docstring; ``known`` as there)."""
     day_dir = Path(day_dir)
-    index, problems = build_index(day_dir)
+    index, problems = build_index(day_dir, known)
     data = dumps_document(index.to_file_dict())
     path = day_dir / INDEX_NAME
     try:
@@ -216,7 +269,7 @@ def rebuild_index(day_dir: Path | str) -> DayReport:
     except OSError:
         current = None
     if current != data:
-        write_document(path, index.to_file_dict())
+        atomic_write_bytes(path, data)
     return DayReport(day_dir, len(index.games), len(index.sessions), problems, written=current != data)
 
 

@@ -10,8 +10,11 @@
 
 Recorders write through :meth:`RecordingsLayout.write_game` / :meth:`RecordingsLayout.write_session`
 (path from the content, checked to stay in the root, atomic, never replacing a *different* game or
-session). Anything reads a single file with :func:`read_game` / :func:`read_session`, and walks a root
-with :meth:`RecordingsLayout.iter_games` / :meth:`RecordingsLayout.iter_sessions`. Temporary files
+session); :meth:`RecordingsLayout.store_game` / :meth:`RecordingsLayout.store_session` do the same and also
+return the file's stamp (for an index built without reading the file back), or hand the write to a
+:class:`~recorder.files.batch.WriteBatch` (ingest: the files' I/O in a thread, folders fsynced once).
+Anything reads a single file with :func:`read_game` / :func:`read_session`, and walks a root with
+:meth:`RecordingsLayout.iter_games` / :meth:`RecordingsLayout.iter_sessions`. Temporary files
 (``.*.tmp``) and other dot files are never listed.
 """
 
@@ -19,13 +22,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
+from recorder.files.batch import Done, WriteBatch
 from recorder.files.errors import RecordingConflictError, RecordingFormatError
 from recorder.files.fields import format_day, parse_day
 from recorder.files.game import GameMeta, GameRecording
-from recorder.files.jsonio import atomic_write_bytes, cleanup_temp_files, ensure_dir
+from recorder.files.jsonio import FileStamp, atomic_write_bytes, cleanup_temp_files, ensure_dir
 from recorder.files.naming import (
     GAME_SUFFIX,
     SESSION_SUFFIX,
@@ -42,6 +48,16 @@ INDEX_NAME = "index.json"
 _DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 OnError = Callable[[Path, RecordingFormatError], None]
+Doc = TypeVar("Doc", GameRecording, SessionRecording)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A file just written: where, and its stamp (None if another process replaced it at once, or if the
+    write was handed to a batch: its ``done`` gets the stamp)."""
+
+    path: Path
+    stamp: FileStamp | None
 
 
 def read_game(path: Path | str) -> GameRecording:
@@ -55,6 +71,12 @@ def read_session(path: Path | str) -> SessionRecording:
     """Read a session file strictly (as :func:`read_game`)."""
     path = Path(path)
     return SessionRecording.from_json_bytes(path.read_bytes(), path)
+
+
+def _read(path: Path, kind: type[Doc], batch: WriteBatch | None) -> Doc:
+    """A game or session file, as it is or as the batch will leave it."""
+    data = batch.read_bytes(path) if batch is not None else path.read_bytes()
+    return kind.from_json_bytes(data, path)
 
 
 def write_game_file(path: Path | str, game: GameRecording) -> Path:
@@ -188,42 +210,74 @@ class RecordingsLayout:
     # -- writing --
 
     def write_game(self, game: GameRecording, *, overwrite: bool = False) -> Path:
-        """Write ``game`` where it belongs, atomically; returns the path.
+        """Write ``game`` where it belongs, atomically; returns the path (see :meth:`store_game`)."""
+        return self.store_game(game, overwrite=overwrite).path
+
+    def store_game(
+        self,
+        game: GameRecording,
+        *,
+        overwrite: bool = False,
+        batch: WriteBatch | None = None,
+        done: Done | None = None,
+    ) -> Written:
+        """Write ``game`` where it belongs, atomically; returns where and the file's stamp.
 
         An existing file for the same game id is replaced (e.g. once the seed has verified it). When a
         *different* game holds the short name (same second, same first 8 hex), the game takes its full
         16-hex name. An unreadable file in the way raises :class:`RecordingConflictError` unless
-        ``overwrite`` is true.
+        ``overwrite`` is true. With ``batch``, the write is queued there (``done`` is called when it has
+        landed), and the files it still holds count as written.
         """
         short, full = self.game_paths(game)
         path = short
-        if full.exists():
+        exists = batch.exists if batch is not None else Path.exists
+        if exists(full):
             path = full  # the game already lives under its full name
-        elif short.exists() and not overwrite:
+        elif exists(short) and not overwrite:
             try:
-                existing = read_game(short).meta.game_id
+                existing = _read(short, GameRecording, batch).meta.game_id
             except (RecordingFormatError, OSError) as exc:
                 raise RecordingConflictError(
                     f"{short} exists and is not a readable game file ({exc})"
                 ) from None
             if existing != game.meta.game_id:
                 path = full
-        data = _bytes_for(path, game)
+        return self._store(path, _bytes_for(path, game), batch, done)
+
+    def _store(self, path: Path, data: bytes, batch: WriteBatch | None, done: Done | None) -> Written:
         ensure_dir(path.parent)
-        atomic_write_bytes(path, data)
-        return path
+        if batch is not None:
+            batch.write(path, data, done)
+            return Written(path, None)
+        stamp = atomic_write_bytes(path, data)
+        if done is not None:
+            done(path, stamp, None)
+        return Written(path, stamp)
 
     def write_session(self, session: SessionRecording, *, overwrite: bool = False) -> Path:
-        """Write ``session`` where it belongs, atomically; returns the path.
+        """Write ``session`` where it belongs, atomically; returns the path (see :meth:`store_session`)."""
+        return self.store_session(session, overwrite=overwrite).path
+
+    def store_session(
+        self,
+        session: SessionRecording,
+        *,
+        overwrite: bool = False,
+        batch: WriteBatch | None = None,
+        done: Done | None = None,
+    ) -> Written:
+        """Write ``session`` where it belongs, atomically; returns where and the file's stamp.
 
         The same session (same player id and start time) is replaced, e.g. as it grows; any other file at
-        that path raises :class:`RecordingConflictError` unless ``overwrite`` is true.
+        that path raises :class:`RecordingConflictError` unless ``overwrite`` is true. ``batch`` and
+        ``done``: as in :meth:`store_game`.
         """
         path = self.session_path(session)
         data = _bytes_for(path, session)
-        if path.exists() and not overwrite:
+        if (batch.exists(path) if batch is not None else path.exists()) and not overwrite:
             try:
-                old = read_session(path).meta
+                old = _read(path, SessionRecording, batch).meta
             except (RecordingFormatError, OSError) as exc:
                 raise RecordingConflictError(
                     f"{path} exists and is not a readable session file ({exc})"
@@ -233,9 +287,7 @@ class RecordingsLayout:
                 raise RecordingConflictError(
                     f"{path} holds another session (player {old.player_id}, started {old.session_start})"
                 )
-        ensure_dir(path.parent)
-        atomic_write_bytes(path, data)
-        return path
+        return self._store(path, data, batch, done)
 
     def cleanup_temp_files(self, min_age_seconds: float = 60.0) -> list[Path]:
         """Remove temporary files a crash left anywhere under the root (older than ``min_age_seconds``)."""

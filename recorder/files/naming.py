@@ -14,7 +14,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 import re
 from datetime import datetime
 from pathlib import Path
@@ -83,16 +85,23 @@ def session_file_name(username: str, session_start: datetime) -> str:
     return f"{time_stamp(session_start)}_{safe_name(username)}{SESSION_SUFFIX}"
 
 
+@functools.lru_cache(maxsize=64)
+def _resolved_root(root: Path) -> str:
+    """A recordings root, resolved once per process (every file written or indexed resolves against it)."""
+    return os.path.realpath(root)
+
+
 def ensure_inside(root: Path | str, path: Path | str) -> Path:
     """``path`` (absolute, or relative to ``root``) if it resolves to somewhere inside ``root``.
 
     Raises :class:`UnsafePathError` otherwise. The returned path is ``root``-based, not resolved, so it
-    reads like the caller's paths.
+    reads like the caller's paths. The root's own resolution is cached (a root is not swapped for a symlink
+    while it is being recorded into); the path's is done every time.
     """
     root = Path(root)
     target = Path(path) if Path(path).is_absolute() else root / path  # relative means root-relative
-    root_resolved = root.resolve()
-    resolved = target.resolve()
-    if resolved != root_resolved and root_resolved not in resolved.parents:
+    inside = _resolved_root(root) if root.is_absolute() else os.path.realpath(root)
+    resolved = os.path.realpath(target)  # what Path.resolve() gives, without building Path objects
+    if resolved != inside and not resolved.startswith(inside.rstrip(os.sep) + os.sep):
         raise UnsafePathError(f"{path} is outside the recordings root {root}")
     return target

@@ -1,0 +1,133 @@
+"""Finding the file of a game id anywhere under a recordings root, in memory that does not grow with files.
+
+A game's file is named from its start time and the first 8 hex digits of its id's suffix, and the start time
+of the same game may be estimated differently by different recordings, so the file of a game id is found by
+that short suffix, in any day folder. :class:`GameFinder` keeps, per day folder, only the set of short
+suffixes present (as integers: ~60 bytes a file, where paths and records cost ~800), lists a day folder's
+files only when the suffix is there (a game written again), and reads a candidate's meta through a bounded
+cache of :class:`StoredGame` records. A long live run therefore keeps no record per game it wrote.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from recorder.files import GameRecording, RecordingFormatError, RecordingsLayout, read_game
+
+log = logging.getLogger(__name__)
+_SOURCE_RANK = {"live": 3, "ingest": 3, "history": 1}
+STORED_CACHE = 512  # StoredGame records kept (the games most recently written or looked at)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredGame:
+    """A game file already on disk: where, and how good it is."""
+
+    path: Path
+    game_id: str
+    verified: bool
+    source: str | None
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        return (1 if self.verified else 0, _SOURCE_RANK.get(self.source or "", 0))
+
+    @classmethod
+    def of(cls, path: Path, game: GameRecording) -> StoredGame:
+        meta = game.meta
+        return cls(path, meta.game_id, bool(meta.verified), str(meta.source) if meta.source else None)
+
+
+def rank_of(game: GameRecording) -> tuple[int, int]:
+    """How good a recording is: verified first, then watched (live, ingest) over known from history."""
+    meta = game.meta
+    return (1 if meta.verified else 0, _SOURCE_RANK.get(str(meta.source) if meta.source else "", 0))
+
+
+def short_key(text: str) -> int | None:
+    """The first 8 hex digits of ``text`` (an id's suffix, or a file name's part after ``_``) as an int."""
+    try:
+        return int(text[:8], 16) if len(text) >= 8 else None
+    except ValueError:
+        return None
+
+
+def _name_key(path: Path) -> int | None:
+    parts = path.name.split("_", 1)
+    return short_key(parts[1]) if len(parts) == 2 else None
+
+
+class GameFinder:
+    """The game files under a root, by game id (see the module docstring). Not thread-safe."""
+
+    def __init__(self, layout: RecordingsLayout, read: Callable[[Path], GameRecording] = read_game) -> None:
+        self.layout = layout
+        self.read = read  # the sink's reader sees the files its write batch still holds
+        self._days: dict[Path, set[int]] | None = None
+        self._stored: OrderedDict[Path, StoredGame | None] = OrderedDict()
+
+    def _index(self) -> dict[Path, set[int]]:
+        if self._days is None:
+            self._days = {}
+            for day in self.layout.days():
+                keys = {_name_key(p) for p in self.layout.game_files(day)}
+                keys.discard(None)
+                self._days[day] = keys  # type: ignore[assignment]
+        return self._days
+
+    def _remember(self, path: Path, stored: StoredGame | None) -> None:
+        self._stored.pop(path, None)
+        self._stored[path] = stored
+        while len(self._stored) > STORED_CACHE:
+            self._stored.popitem(last=False)
+
+    def stored_at(self, path: Path) -> StoredGame | None:
+        """What the file at ``path`` holds (None if unreadable)."""
+        if path in self._stored:
+            self._stored.move_to_end(path)
+            return self._stored[path]
+        stored: StoredGame | None = None
+        try:
+            stored = StoredGame.of(path, self.read(path))
+        except (RecordingFormatError, OSError) as exc:
+            log.warning("ignoring unreadable game file %s: %s", path, exc)
+        self._remember(path, stored)
+        return stored
+
+    def candidates(self, game_id: str) -> list[Path]:
+        """The game files whose name carries the short suffix of ``game_id``, in any day folder."""
+        key = short_key(game_id.split("-", 1)[-1])
+        if key is None:
+            return []
+        found: list[Path] = []
+        for day, keys in self._index().items():
+            if key in keys:
+                found += [p for p in self.layout.game_files(day) if _name_key(p) == key]
+        # files just written may still wait in the sink's write batch, not yet in a listing
+        recent = [p for p, stored in self._stored.items() if stored is not None and _name_key(p) == key]
+        found += [p for p in recent if p not in found]
+        return found
+
+    def find(self, game_id: str) -> StoredGame | None:
+        """The file of ``game_id`` anywhere under the root (the best one if a crash left two)."""
+        best: StoredGame | None = None
+        for path in self.candidates(game_id):
+            stored = self.stored_at(path)
+            if stored is not None and stored.game_id == game_id and (best is None or stored.rank > best.rank):
+                best = stored
+        return best
+
+    def written(self, path: Path, game: GameRecording) -> None:
+        """``game`` was just written at ``path``."""
+        key = _name_key(path)
+        if key is not None:
+            self._index().setdefault(path.parent.parent, set()).add(key)
+        self._remember(path, StoredGame.of(path, game))
+
+    def removed(self, path: Path) -> None:
+        """The file at ``path`` was removed (its suffix stays listed: a stale one costs one listing)."""
+        self._stored.pop(path, None)
