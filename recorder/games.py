@@ -39,7 +39,9 @@ from rugs_env.game.constants import DEFAULT_VERSION, VERSIONS
 from rugs_env.game.prng import GamePath, generate, seed_hash
 
 log = logging.getLogger(__name__)
-DONE_MEMORY = 4096  # ids of finished games remembered (bounded: memory stays flat over long runs)
+# ids of finished games remembered: far more than gameHistory's 10 and the sessions' open games, and bounded
+# so that memory is flat over long runs (4096 kept memory growing for thousands of games)
+DONE_MEMORY = 512
 FINAL_MEMORY = 8  # finished games whose prices stay available to sessions
 
 

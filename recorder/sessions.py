@@ -13,9 +13,8 @@ guessed once: a balance the server has set is never guessed again, not even in t
 update is checked against the ledger by the :class:`~recorder.verifier.StateVerifier` (before a game is
 sealed, while all its states are at hand; the last states of sealed games are kept for late updates:
 :class:`~recorder.verifier.StateHistory`). A public player's balance is unknown: it starts at
-``start_balance`` when one is given (``given``), else at the smallest value that keeps it from ever going
-negative (``minimal``: the balance is then exact up to a constant, the least the player can have had).
-``meta.balance_basis`` and ``meta.starting_balance`` say which.
+``start_balance`` when given (``given``), else at the smallest value that never goes negative (``minimal``:
+exact up to a constant); ``meta.balance_basis`` and ``meta.starting_balance`` say which.
 
 Long runs: a session file holds whole games. Once it holds :data:`MAX_ACTIONS` sealed actions it is closed
 (:meth:`PlayerSessionRecorder.roll`): its last version holds its sealed games only, and the games still open
@@ -25,6 +24,7 @@ sealed games left (``carried over``). So every game's actions are in exactly one
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -49,6 +49,7 @@ from rugs_env.game.money import NANO, floor_nano
 log = logging.getLogger(__name__)
 MAX_ACTIONS = 500  # a session file holding this many actions is closed and the next one started
 MAX_OPEN_GAMES = 4  # older open games are over whatever we heard: sealed with what is known
+SEALED_MEMORY = 512  # ids of sealed games remembered, to count their late events (bounded memory)
 
 
 class PlayerSessionRecorder:
@@ -83,7 +84,7 @@ class PlayerSessionRecorder:
         self._sealed_counts = SessionCounters()
         self._recent = StateHistory()  # states of sealed games, for matching late playerUpdates
         self._games: dict[str, GameInputs] = {}
-        self._sealed_ids: set[str] = set()
+        self._sealed_ids: OrderedDict[str, None] = OrderedDict()  # the last SEALED_MEMORY, oldest first
         self._replayed: list[ReplayResult] = []
         self._cache: tuple[int, list[SessionAction]] = (0, [])
         self.verifier = StateVerifier(tolerance, name=username or player_id) if authenticated else None
@@ -342,7 +343,9 @@ class PlayerSessionRecorder:
             if not game.final:
                 break
             self._sealed.extend(result.actions)
-            self._sealed_ids.add(game.game_id)
+            self._sealed_ids[game.game_id] = None
+            if len(self._sealed_ids) > SEALED_MEMORY:
+                self._sealed_ids.popitem(last=False)
             del self._games[game.game_id]
             states.append(account_of(self._base))
             states.extend(a.account() for a in result.actions)

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from conftest import RAW_CAPTURE, REALDATA, load_raw_events, load_seeded_games, payload_of
-from test_recorder_units import T0, Feed, history_entry, make_game, pipeline, trade
+from recorder_helpers import T0, Feed, history_entry, make_game, pipeline, trade
 
 from recorder.checks_tree import check_recordings
 from recorder.files import RecordingsLayout, read_game, read_session

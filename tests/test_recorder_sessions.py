@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_recorder_units import T0, Feed, history_entry, make_game, pipeline, trade
+from recorder_helpers import T0, Feed, history_entry, make_game, pipeline, trade
 
 from recorder.files import RecordingsLayout, SessionRecording, read_session
 from recorder.verifier import AccountState, StateHistory, StateVerifier
