@@ -38,7 +38,7 @@ import msgspec
 from recorder.events import as_int
 from recorder.files import GameSource, SessionSource
 from recorder.ingest_replayer import ReplayerFormatError, is_replayer_file, scan_replayer_file
-from recorder.journal import JournalEvent, ReadStats, journal_header, loads_line, read_journal
+from recorder.journal import JournalEvent, ReadStats, journal_header, json_lines, loads_line, read_journal
 from recorder.pipeline import PipelineConfig, RecorderPipeline
 from recorder.sink import RecordingSink
 
@@ -105,20 +105,11 @@ def detect_format(path: Path | str) -> str:
 
 # -- the raw capture ----------------------------------------------------------------------------------------
 def _raw_records(path: Path, stats: ReadStats) -> Iterator[dict[str, Any]]:
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            stats.lines += 1
-            try:
-                record = loads_line(line)
-            except (ValueError, RecursionError):
-                stats.bad_lines += 1
-                continue
-            if not isinstance(record, dict) or not isinstance(record.get("event"), str):
-                stats.bad_lines += 1
-                continue
-            yield record
+    for record in json_lines(path, stats):
+        if not isinstance(record, dict) or not isinstance(record.get("event"), str):
+            stats.bad_lines += 1
+            continue
+        yield record
 
 
 def _local_time(text: Any) -> datetime | None:

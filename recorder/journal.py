@@ -227,29 +227,33 @@ class ReadStats:
 def read_journal(path: Path | str, stats: ReadStats | None = None) -> Iterator[JournalEvent]:
     """The events of one of our journal files, in order; bad lines are counted in ``stats`` and skipped."""
     stats = stats if stats is not None else ReadStats()
+    for record in json_lines(path, stats):
+        if isinstance(record, dict) and record.get("journal") == JOURNAL_MAGIC:
+            stats.header = stats.header or record
+            continue
+        at = parse_ts(record.get("ts")) if isinstance(record, dict) else None
+        event = record.get("event") if isinstance(record, dict) else None
+        args = record.get("args") if isinstance(record, dict) else None
+        if at is None or not isinstance(event, str) or not isinstance(args, list):
+            stats.bad_lines += 1
+            continue
+        conn = record.get("conn")
+        conn = conn if isinstance(conn, int) and not isinstance(conn, bool) else 0
+        yield JournalEvent(at, event, args, conn)
+
+
+def json_lines(path: Path | str, stats: ReadStats) -> Iterator[Any]:
+    """The parsed non-blank lines of a JSONL file; a line that is not JSON (a truncated tail, a crash in
+    the middle of a write) is counted in ``stats.bad_lines`` and skipped."""
     with open(path, encoding="utf-8", errors="replace") as fh:
         for line in fh:
             if not line.strip():
                 continue
             stats.lines += 1
             try:
-                record = loads_line(line)
+                yield loads_line(line)
             except (ValueError, RecursionError):
                 stats.bad_lines += 1
-                continue
-            if isinstance(record, dict) and record.get("journal") == JOURNAL_MAGIC:
-                stats.header = stats.header or record
-                continue
-            at = parse_ts(record.get("ts")) if isinstance(record, dict) else None
-            event = record.get("event") if isinstance(record, dict) else None
-            args = record.get("args") if isinstance(record, dict) else None
-            if at is None or not isinstance(event, str) or not isinstance(args, list):
-                stats.bad_lines += 1
-                continue
-            conn = record.get("conn")
-            yield JournalEvent(
-                at, event, args, conn if isinstance(conn, int) and not isinstance(conn, bool) else 0
-            )
 
 
 def journal_header(path: Path | str) -> dict[str, Any] | None:

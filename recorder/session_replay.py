@@ -294,7 +294,7 @@ def replay_game(
     return result
 
 
-_KINDS = {
+FILL_ACTIONS: dict[FillKind, ActionKind] = {  # the session file's action for each ledger fill
     FillKind.BUY: ActionKind.BUY,
     FillKind.SELL: ActionKind.SELL,
     FillKind.SIDEBET_PLACE: ActionKind.SIDEBET_PLACE,
@@ -302,7 +302,7 @@ _KINDS = {
     FillKind.SIDEBET_LOSE: ActionKind.SIDEBET_LOSE,
     FillKind.LIQUIDATION: ActionKind.LIQUIDATION,
 }
-_BET_KINDS = (FillKind.SIDEBET_PLACE, FillKind.SIDEBET_WIN, FillKind.SIDEBET_LOSE)
+BET_FILLS = (FillKind.SIDEBET_PLACE, FillKind.SIDEBET_WIN, FillKind.SIDEBET_LOSE)
 
 
 def to_action(record: ActionRecord, shift: int) -> SessionAction:
@@ -320,14 +320,14 @@ def to_action(record: ActionRecord, shift: int) -> SessionAction:
         game_id=f.game_id,
         tick=f.tick,
         timestamp=record.at,
-        action=_KINDS[f.kind],
+        action=FILL_ACTIONS[f.kind],
         amount=f.amount,
         price=f.price,
         balance_after=f.cash_after - HEADROOM - shift,
         position_qty_after=f.position_qty_after,
         entry_price=f.avg_cost_after if f.position_qty_after else None,
         pnl=f.game_pnl_after,
-        qty=f.qty if f.kind not in _BET_KINDS else None,
+        qty=f.qty if f.kind not in BET_FILLS else None,
         fraction=record.fraction,
         trade_id=record.trade_id,
         **extra,

@@ -30,6 +30,7 @@ from rugs_env.secrets import Secret
 from rugs_env.server import player_views
 from rugs_env.server.app import now_ms
 from rugs_env.server.config import FaultConfig, ServerConfig
+from rugs_env.server.market import Phase
 from rugs_env.server.runner import ServerThread
 
 pytestmark = pytest.mark.e2e
@@ -237,6 +238,61 @@ def test_disconnect_in_the_middle_of_an_order(manual: Manual, received: Received
     summary = session.summary()
     assert summary["reconnects"] >= 1 and summary["verification"]["drift_count"] == 0
     assert summary["halted"] is None
+
+
+def test_sale_awaiting_its_ack_when_a_winning_sidebet_rugs_the_game(
+    manual: Manual, received: Received, tmp_path: Path
+) -> None:
+    """The sale's trade is in, its ack is not, and the rug comes: the sidebet's win (the first sign of the
+    rug) must not close the game in the ledger before the sale that happened at an earlier tick."""
+    session = open_session(manual, tmp_path, "tok-sale-before-rug")
+    try:
+
+        def near_rug(engine: Any) -> bool:
+            mk = engine.market
+            return mk.phase is Phase.ACTIVE and mk.spec is not None and 5 <= mk.spec.rug_tick - mk.tick <= 30
+
+        manual.run(manual.server.step_until(near_rug))
+        game, tick = manual.where()
+        caught_up(session, (game, tick))
+        assert session.broker.submit(Order.sidebet(10_000_000)).status is OrderStatus.FILLED
+        assert session.broker.submit(Order.buy(50_000_000)).status is OrderStatus.FILLED
+        late_ack = Gate(manual)
+
+        async def execute_ack_late(app: Any, sid: str, event: str, payload: Any) -> dict[str, Any]:
+            outcome = app.engine.submit(app.hub.connections[sid].player_id, event, payload, now_ms())
+            await app.hub.deliver(outcome.emissions)  # the trade and the updates go out now...
+            await late_ack.wait()  # ...the ack only after the rug
+            return outcome.ack
+
+
+        def last_tick(engine: Any) -> bool:
+            mk = engine.market
+            return mk.phase is not Phase.ACTIVE or mk.spec.rug_tick - mk.tick <= 1
+
+        manual.run(manual.server.step_until(last_tick))  # the sale's tick is the last before the rug
+        caught_up(session, manual.where())
+        undo = patch_order(manual, execute_ack_late)
+        release_logins = hold_logins(manual)  # no fresh account until the rug is through
+        result = session.broker.submit(Order.sell(0.5))
+        undo()
+        assert result.code == "unknown"
+        manual.step()  # the rug: the sidebet won, the rest of the position sold at the rug price
+        assert session.wait_until(lambda: session.market.rug_of(game) is not None, 20.0)
+        late_ack.open()
+        release_logins()
+        assert resolved(session)
+        caught_up(session, manual.to_active())
+        assert session.broker.submit(Order.buy(10_000_000)).status is OrderStatus.FILLED
+        assert_matches_truth(manual, session)
+    finally:
+        session.close()
+    assert fates(received, session) == [
+        ("requestSidebet", "filled"), ("buyOrder", "filled"), ("sellOrder", "filled"), ("buyOrder", "filled")
+    ]  # fmt: skip
+    summary = session.summary()
+    assert summary["verification"]["drift_count"] == 0 and summary["halted"] is None
+    assert summary["ledger"]["ledger_rejects"] == 0
 
 
 def test_late_player_updates_are_not_drift(tmp_path: Path) -> None:

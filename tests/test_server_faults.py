@@ -85,7 +85,7 @@ class SoakClient:
     With a token it authenticates on every connection and sends an order (with an ack id) every
     ``ORDER_EVERY`` active-tick messages: a buy, a sell, or one the server refuses, in turn."""
 
-    ORDER_EVERY = 20
+    ORDER_EVERY = 5
 
     def __init__(self, url: str, token: str | None = None) -> None:
         self.url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
@@ -149,7 +149,7 @@ async def soak(games: int) -> tuple[RugsServer, list[SoakClient], float]:
         disconnect_every_s=120.0,
         pause_every_s=300.0,
         pause_duration_s=5.0,
-        lost_ack_rate=0.05,
+        lost_ack_rate=0.1,
         late_update_rate=0.05,
         late_update_s=1.0,
         late_state_updates=True,

@@ -213,6 +213,7 @@ class SocketBroker(EventHandlers, Broker):
     def _finish(self, rec: OrderRecord, state: str, *, code: str | None = None, reason: str | None = None,
                 resolution: str | None = None) -> None:  # fmt: skip
         """The order's fate is known: release the slot (lock held)."""
+        log.debug("order %s: %s (%s)", rec.client_id, state, resolution or code)
         rec.state = state
         rec.code = code or rec.code
         rec.reason = reason or rec.reason

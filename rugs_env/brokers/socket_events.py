@@ -8,6 +8,7 @@ the session's event loop, with the broker's lock held.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -20,6 +21,8 @@ from rugs_env.brokers.reconcile import reconcile
 from rugs_env.game.ledger import Ledger
 from rugs_env.game.ledger_types import Fill
 from rugs_env.live.market import MarketTracker, Transition
+
+log = logging.getLogger(__name__)
 
 
 class EventHandlers:
@@ -212,6 +215,9 @@ class EventHandlers:
                 return
             rec = self.inflight
             pending = rec is not None and rec.state in ("sent", "acked", "unknown") and rec.fill is None
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("own %s at %s tick %d; order %s", trade.kind, trade.game_id, trade.tick,
+                          rec.summary() if rec is not None else None)  # fmt: skip
             if trade.kind == "buy":
                 fill = self.mirror.buy(trade)
                 if pending and rec is not None and rec.order.kind is OrderKind.BUY:
@@ -253,6 +259,10 @@ class EventHandlers:
         with self.lock:
             if self.player_id is None or bet.player_id != self.player_id or not self.mirror.ready:
                 return
+            if self.held and bet.won and bet.tick_index is not None and bet.price is not None:
+                # a win is the rug, and it comes before the forced sell and the rug message: a sale held
+                # for its order's ack was made before the rug, so it goes into the ledger first
+                self._settle_held_by_market(Transition("rug", bet.game_id, bet.tick_index, bet.price))
             self.mirror.sidebet_result(bet)
             self._after_event()
 
@@ -286,23 +296,40 @@ class EventHandlers:
                 self.mirror.liquidation(trade)
 
     def _settle_held_by_market(self, tr: Transition) -> None:
-        """A running tick after a held sale proves it ours; a rug at its tick and price proves it forced."""
+        """A running tick after a held sale proves it ours; a rug at its tick and price proves it forced.
+        A new game ends the held sales' game: the same test against its rug when known, else the first
+        one is ours (a sell order is pending and nothing showed the game ending where it was sold)."""
         first = self.held[0]
         rec = self.inflight
-        if tr.game_id != first.game_id or rec is None:
+        if rec is None:
+            return
+        if tr.game_id != first.game_id:
+            if tr.kind == "game":
+                rug = self.market.rug_of(first.game_id)
+                if rug is not None:
+                    self._settle_held_at_rug(rec, *rug)
+                else:
+                    self._settle_held_first_ours(rec)
             return
         if tr.kind == "tick" and tr.tick >= first.tick:
-            rest, self.held = self.held[1:], []
-            self._apply_held_as_ours(rec, first)
-            for trade in rest:
-                self.mirror.liquidation(trade)
+            self._settle_held_first_ours(rec)
         elif tr.kind == "rug":
-            held, self.held = self.held, []
-            for trade in held:
-                if (trade.tick, trade.price) == (tr.tick, tr.price) or rec.fill is not None:
-                    self.mirror.liquidation(trade)
-                else:
-                    self._apply_held_as_ours(rec, trade)
+            self._settle_held_at_rug(rec, tr.tick, tr.price)
+
+    def _settle_held_first_ours(self, rec: OrderRecord) -> None:
+        first, *rest = self.held
+        self.held = []
+        self._apply_held_as_ours(rec, first)
+        for trade in rest:
+            self.mirror.liquidation(trade)
+
+    def _settle_held_at_rug(self, rec: OrderRecord, tick: int, price: float) -> None:
+        held, self.held = self.held, []
+        for trade in held:
+            if (trade.tick, trade.price) == (tick, price) or rec.fill is not None:
+                self.mirror.liquidation(trade)
+            else:
+                self._apply_held_as_ours(rec, trade)
 
     def _settle_held_by_update(self, rec: OrderRecord, update: AccountUpdate) -> None:
         """Held sales and a fresh update: try "first one ours" then "all forced" against the server."""

@@ -24,11 +24,12 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from recorder.files import ActionKind, SessionAction, SessionRecording, SessionSource, rebuild_index
+from recorder.files import SessionAction, SessionRecording, SessionSource, rebuild_index
 from recorder.journal import JournalWriter
 from recorder.pipeline import PipelineConfig, RecorderPipeline
+from recorder.session_replay import BET_FILLS, FILL_ACTIONS
 from recorder.sink import RecordingSink
-from rugs_env.game.ledger_types import Fill, FillKind
+from rugs_env.game.ledger_types import Fill
 from rugs_env.live.options import LiveOptions
 
 if TYPE_CHECKING:
@@ -36,14 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PAPER_WRITE_EVERY = 5.0  # seconds between rewrites of a growing paper session
-_KINDS = {
-    FillKind.BUY: ActionKind.BUY,
-    FillKind.SELL: ActionKind.SELL,
-    FillKind.SIDEBET_PLACE: ActionKind.SIDEBET_PLACE,
-    FillKind.SIDEBET_WIN: ActionKind.SIDEBET_WIN,
-    FillKind.SIDEBET_LOSE: ActionKind.SIDEBET_LOSE,
-    FillKind.LIQUIDATION: ActionKind.LIQUIDATION,
-}
 
 
 def now() -> datetime:
@@ -187,12 +180,12 @@ class LiveRecording:
 
 
 def _action(fill: Fill, at: datetime) -> SessionAction:
-    bet = fill.kind in (FillKind.SIDEBET_PLACE, FillKind.SIDEBET_WIN, FillKind.SIDEBET_LOSE)
+    bet = fill.kind in BET_FILLS
     return SessionAction(
         game_id=fill.game_id,
         tick=fill.tick,
         timestamp=at,
-        action=_KINDS[fill.kind],
+        action=FILL_ACTIONS[fill.kind],
         amount=fill.amount,
         price=fill.price,
         balance_after=fill.cash_after,
