@@ -1,5 +1,6 @@
 """Helpers of the live-play tests (no tests here): accounts and games, a lockstep driver, a hand-driven
-server clock, patches of the server's order path and logins, and readers of the session's journal notes.
+server clock, patches of the server's order path and logins, readers of the session's journal notes, and
+a live session against such a server with the checks of its orders against the server's ground truth.
 
 The lockstep driver runs the server's clock by hand (``ServerConfig(manual_clock=True)``): it steps the
 engine frame by frame, and on every presale or active frame waits until the environment has acted on it
@@ -12,10 +13,14 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from rugs_env.game import constants as C
+from rugs_env.live.options import LiveOptions
+from rugs_env.live.session import LiveSession
+from rugs_env.secrets import Secret
 from rugs_env.server.config import PlayerSpec
 from rugs_env.server.market import Phase
 
@@ -182,3 +187,53 @@ def hold_logins(manual: Manual) -> Any:
         loop.call_soon_threadsafe(lambda: app.__dict__.pop("_login", None))
 
     return release
+
+
+class Received:
+    """The orders the server received from the test's start on, from its ground truth: iterating gives
+    (player, event, payload, outcome) in the order received."""
+
+    def __init__(self, manual: Manual) -> None:
+        self.thread = manual.thread
+        self.since = self.thread.call(lambda s: s.truth.order_log.received)
+
+    def __iter__(self) -> Iterator[tuple[str, str, Any, str]]:
+        since = self.since
+        rows = self.thread.call(
+            lambda s: [(r.player_id, r.event, r.payload, r.outcome) for r in s.truth.orders(since=since)]
+        )
+        return iter(rows)
+
+
+def open_session(manual: Manual, out: Path, token: str, **extra: Any) -> LiveSession:
+    options = LiveOptions(
+        url=manual.thread.url, token=Secret(token), mode="live", out=out, ack_timeout=0.5,
+        reconcile_grace=0.1, rate=100.0, burst=100, reconnect_delay=0.02, reconnect_max=0.1, stale_after=60.0,
+        **extra,
+    )  # fmt: skip
+    return LiveSession(options).start(30.0)
+
+
+def truth_of(manual: Manual, session: LiveSession) -> dict[str, Any]:
+    pid = session.broker.player_id
+    return manual.thread.call(lambda s: s.truth.player(pid).state)
+
+
+def assert_matches_truth(manual: Manual, session: LiveSession) -> None:
+    truth = truth_of(manual, session)
+    ledger = session.broker.account
+    assert (ledger.cash, ledger.position_qty) == (truth["cash_lamports"], truth["position_qty_nano"])
+    assert ledger.total_invested == truth["total_invested_lamports"]
+
+
+def ours(received: Received, session: LiveSession) -> list[tuple[str, Any]]:
+    return [(event, payload) for pid, event, payload, _ in received if pid == session.broker.player_id]
+
+
+def fates(received: Received, session: LiveSession) -> list[tuple[str, str]]:
+    """(event, outcome) of each order the server received from the session's player."""
+    return [(event, outcome) for pid, event, _, outcome in received if pid == session.broker.player_id]
+
+
+def resolved(session: LiveSession, timeout: float = 20.0) -> bool:
+    return session.wait_until(lambda: session.broker.inflight is None, timeout)

@@ -20,7 +20,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_live_helpers import Gate, Manual, caught_up, hold_logins, notes, patch_order, pick_games
+from test_live_helpers import (
+    Gate,
+    Manual,
+    Received,
+    assert_matches_truth,
+    caught_up,
+    fates,
+    hold_logins,
+    notes,
+    open_session,
+    ours,
+    patch_order,
+    pick_games,
+    resolved,
+)
 
 from rugs_env.brokers.base import Order, OrderStatus
 from rugs_env.brokers.risk import RiskLimits
@@ -44,59 +58,9 @@ def manual() -> Iterator[Manual]:
         yield Manual(thread)
 
 
-class Received:
-    """The orders the server received from the test's start on, from its ground truth: iterating gives
-    (player, event, payload, outcome) in the order received."""
-
-    def __init__(self, manual: Manual) -> None:
-        self.thread = manual.thread
-        self.since = self.thread.call(lambda s: s.truth.order_log.received)
-
-    def __iter__(self) -> Iterator[tuple[str, str, Any, str]]:
-        since = self.since
-        rows = self.thread.call(
-            lambda s: [(r.player_id, r.event, r.payload, r.outcome) for r in s.truth.orders(since=since)]
-        )
-        return iter(rows)
-
-
 @pytest.fixture
 def received(manual: Manual) -> Received:
     return Received(manual)
-
-
-def open_session(manual: Manual, out: Path, token: str, **extra: Any) -> LiveSession:
-    options = LiveOptions(
-        url=manual.thread.url, token=Secret(token), mode="live", out=out, ack_timeout=0.5,
-        reconcile_grace=0.1, rate=100.0, burst=100, reconnect_delay=0.02, reconnect_max=0.1, stale_after=60.0,
-        **extra,
-    )  # fmt: skip
-    return LiveSession(options).start(30.0)
-
-
-def truth_of(manual: Manual, session: LiveSession) -> dict[str, Any]:
-    pid = session.broker.player_id
-    return manual.thread.call(lambda s: s.truth.player(pid).state)
-
-
-def assert_matches_truth(manual: Manual, session: LiveSession) -> None:
-    truth = truth_of(manual, session)
-    ledger = session.broker.account
-    assert (ledger.cash, ledger.position_qty) == (truth["cash_lamports"], truth["position_qty_nano"])
-    assert ledger.total_invested == truth["total_invested_lamports"]
-
-
-def ours(received: Received, session: LiveSession) -> list[tuple[str, Any]]:
-    return [(event, payload) for pid, event, payload, _ in received if pid == session.broker.player_id]
-
-
-def fates(received: Received, session: LiveSession) -> list[tuple[str, str]]:
-    """(event, outcome) of each order the server received from the session's player."""
-    return [(event, outcome) for pid, event, _, outcome in received if pid == session.broker.player_id]
-
-
-def resolved(session: LiveSession, timeout: float = 20.0) -> bool:
-    return session.wait_until(lambda: session.broker.inflight is None, timeout)
 
 
 def test_rejected_order_changes_nothing_and_is_recorded(
@@ -264,7 +228,6 @@ def test_sale_awaiting_its_ack_when_a_winning_sidebet_rugs_the_game(
             await app.hub.deliver(outcome.emissions)  # the trade and the updates go out now...
             await late_ack.wait()  # ...the ack only after the rug
             return outcome.ack
-
 
         def last_tick(engine: Any) -> bool:
             mk = engine.market
