@@ -40,11 +40,10 @@ from recorder.files import GameSource, SessionSource
 from recorder.ingest_replayer import ReplayerFormatError, is_replayer_file, scan_replayer_file
 from recorder.journal import JournalEvent, ReadStats, journal_header, json_lines, loads_line, read_journal
 from recorder.pipeline import PipelineConfig, RecorderPipeline
-from recorder.sink import RecordingSink
+from recorder.sink import KEEP_KNOWN, RecordingSink
 
 log = logging.getLogger(__name__)
 QUARTER_HOUR = 900.0
-KEEP_KNOWN = 4096  # index entries of files written kept across inputs (~2 KB each): later inputs read none
 
 
 class IngestError(Exception):

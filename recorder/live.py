@@ -32,7 +32,7 @@ from recorder.files import index_status, rebuild_index
 from recorder.health import FeedHealth
 from recorder.journal import JournalWriter
 from recorder.pipeline import PipelineConfig, RecorderPipeline
-from recorder.sink import RecordingSink
+from recorder.sink import KEEP_KNOWN, RecordingSink
 
 log = logging.getLogger(__name__)
 RECENT_KEYS = 4096  # recent events remembered to recognise copies from other connections
@@ -74,7 +74,9 @@ class LiveRecorder:
         self.options = options
         self.stream = stream if stream is not None else sys.stderr
         self.health = FeedHealth(spike_after=options.spike_after)
-        self.sink = RecordingSink(options.out, index_interval=options.index_interval, background=True)
+        self.sink = RecordingSink(
+            options.out, index_interval=options.index_interval, background=True, keep_known=KEEP_KNOWN
+        )
         self.pipeline = RecorderPipeline(self.sink, options.pipeline, self.health)
         token = options.feed.auth.token if options.feed.auth is not None else None
         self.journal = (

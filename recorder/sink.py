@@ -13,8 +13,10 @@ the thread. Daily indexes are rebuilt from the files (:func:`recorder.files.rebu
 touched, at most every ``index_interval`` seconds and on :meth:`RecordingSink.flush`: a rebuild reads the
 whole day, so doing it after every game would make a long run quadratic. The files this sink has written
 are not read back: their entries are known (:class:`recorder.files.KnownFile`, used only while the file
-is untouched). They are forgotten once their day's index has been rebuilt, but for the last ``keep_known``
-(ingest keeps them, so that the inputs after the first do not re-read what the first wrote).
+is untouched). They are forgotten once their day's index has been rebuilt, but for the last ``keep_known``:
+the live recorder and ingest keep :data:`KEEP_KNOWN`, more than a real day's files, so that a rebuild reads
+none of the files they wrote (without them every rebuild re-read the whole day: a long run's CPU and memory
+grew with the day's games), and ingest's later inputs do not re-read what the first wrote.
 
 ``batch_sync`` (ingest): files are written through a :class:`recorder.files.WriteBatch`: each still
 atomically (temporary file, fsync, rename), but by a thread, in order, while the caller goes on, and their
@@ -53,6 +55,7 @@ from recorder.files import (
 from recorder.game_finder import GameFinder, StoredGame, rank_of
 
 log = logging.getLogger(__name__)
+KEEP_KNOWN = 4096  # index entries of written files kept (under 2 KB each; a real day has ~1,200 games)
 __all__ = ["RecordingSink", "StoredGame", "rank_of"]
 
 

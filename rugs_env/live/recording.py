@@ -28,7 +28,7 @@ from recorder.files import SessionAction, SessionRecording, SessionSource, rebui
 from recorder.journal import JournalWriter
 from recorder.pipeline import PipelineConfig, RecorderPipeline
 from recorder.session_replay import BET_FILLS, FILL_ACTIONS
-from recorder.sink import RecordingSink
+from recorder.sink import KEEP_KNOWN, RecordingSink
 from rugs_env.game.ledger_types import Fill
 from rugs_env.live.options import LiveOptions
 
@@ -52,7 +52,7 @@ class LiveRecording:
         self.session = session
         self.out = options.out
         self.started = now()
-        self.sink = RecordingSink(self.out, background=True)
+        self.sink = RecordingSink(self.out, background=True, keep_known=KEEP_KNOWN)
         self.pipeline = RecorderPipeline(
             self.sink, PipelineConfig(tolerance=options.tolerance), session.health
         )
