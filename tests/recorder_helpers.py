@@ -1,4 +1,5 @@
-"""Synthetic feeds in the real message shapes (PROTOCOL.md §2-§3), shared by the recorder's tests."""
+"""Synthetic feeds in the real message shapes (PROTOCOL.md §2-§3), and deterministic games for the local
+server (:func:`pick_games`), shared by the recorder's and the live-play tests."""
 
 from __future__ import annotations
 
@@ -26,6 +27,20 @@ def make_game(salt: str, low: int = 12, high: int = 60) -> tuple[str, str, list[
         if low <= path.rug_tick <= high:
             return digest, game_id, path.prices
         i += 1
+
+
+def pick_games(count: int, low: int, high: int, salt: str = "e2e") -> list[tuple[str, str]]:
+    """``count`` (seed, game id) pairs rugging between ticks ``low`` and ``high``, with ids as random-looking
+    as real ones (file names hold the first 8 hex digits of the id: sequential ids would collide)."""
+    found: list[tuple[str, str]] = []
+    i = 0
+    while len(found) < count:
+        digest = hashlib.sha256(f"{salt}:{i}".encode()).hexdigest()
+        seed, game_id = digest, f"20250101-{digest[:16]}"
+        if low <= generate(seed, game_id).rug_tick <= high:
+            found.append((seed, game_id))
+        i += 1
+    return found
 
 
 def history_entry(
@@ -190,7 +205,6 @@ def pipeline(tmp: Path, **config: Any) -> RecorderPipeline:
 
 def games_by_id(root: Path) -> dict[str, Any]:
     return {g.game_id: g for g in (read_game(p) for p in RecordingsLayout(root).game_files())}
-
 
 
 def trade(

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_live_helpers import pick_games
+from recorder_helpers import pick_games
 
 from recorder.checks_tree import check_recordings
 from rugs_env.cli import main

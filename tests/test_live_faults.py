@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_live_helpers import pick_games
+from recorder_helpers import pick_games
 
 from rugs_env.server.config import FaultConfig, PlayerSpec, ServerConfig
 from rugs_env.server.runner import ServerThread

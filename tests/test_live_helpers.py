@@ -1,4 +1,4 @@
-"""Helpers of the live-play tests (no tests here): accounts and games, a lockstep driver, a hand-driven
+"""Helpers of the live-play tests (no tests here): accounts, a lockstep driver, a hand-driven
 server clock, patches of the server's order path and logins, readers of the session's journal notes, and
 a live session against such a server with the checks of its orders against the server's ground truth.
 
@@ -68,24 +68,6 @@ class Lockstep:
     def stop(self) -> int:
         self.stopped.set()
         return self.future.result(30)
-
-
-def pick_games(count: int, low: int, high: int, salt: str = "live") -> list[tuple[str, str]]:
-    """``count`` (seed, game id) pairs rugging between ticks ``low`` and ``high``, with random-looking ids
-    (recording file names hold the first 8 hex digits of the id: sequential ids would collide)."""
-    import hashlib
-
-    from rugs_env.game.prng import generate
-
-    found: list[tuple[str, str]] = []
-    i = 0
-    while len(found) < count:
-        digest = hashlib.sha256(f"{salt}:{i}".encode()).hexdigest()
-        seed, game_id = digest, f"20250101-{digest[:16]}"
-        if low <= generate(seed, game_id).rug_tick <= high:
-            found.append((seed, game_id))
-        i += 1
-    return found
 
 
 class Manual:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from recorder_helpers import pick_games
 from test_live_helpers import (
     Gate,
     Manual,
@@ -32,7 +33,6 @@ from test_live_helpers import (
     open_session,
     ours,
     patch_order,
-    pick_games,
     resolved,
 )
 

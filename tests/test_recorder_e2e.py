@@ -16,7 +16,6 @@ generous timeouts.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import random
@@ -29,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from recorder_helpers import pick_games
 
 from recorder.checks_tree import check_recordings
 from recorder.files import RecordingsLayout, read_game, read_index, read_session
 from recorder.journal import JOURNAL_DIR
 from rugs_env.game import constants as C
-from rugs_env.game.prng import generate
 from rugs_env.server.app import now_ms
 from rugs_env.server.config import FaultConfig, PlayerSpec, ServerConfig
 from rugs_env.server.market import Phase
@@ -53,20 +52,6 @@ ALICE = PlayerSpec(
 )
 BOT_START = 100 * C.LAMPORTS_PER_SOL
 FAULTS = FaultConfig(drop_rate=0.10, malformed_rate=0.01, disconnect_every_s=30.0)
-
-
-def pick_games(count: int, low: int, high: int, salt: str = "e2e") -> list[tuple[str, str]]:
-    """``count`` (seed, game id) pairs rugging between ticks ``low`` and ``high``, with ids as random-looking
-    as real ones (file names hold the first 8 hex digits of the id: sequential ids would collide)."""
-    found: list[tuple[str, str]] = []
-    i = 0
-    while len(found) < count:
-        digest = hashlib.sha256(f"{salt}:{i}".encode()).hexdigest()
-        seed, game_id = digest, f"20250101-{digest[:16]}"
-        if low <= generate(seed, game_id).rug_tick <= high:
-            found.append((seed, game_id))
-        i += 1
-    return found
 
 
 # Games of moderate length keep the run short while leaving room for trades and 40-tick sidebets.

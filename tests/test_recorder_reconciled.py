@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from recorder_helpers import Feed, history_entry, make_game, pipeline, trade
-from test_live_helpers import Gate, Manual, caught_up, hold_logins, notes, patch_order, pick_games
+from recorder_helpers import Feed, history_entry, make_game, pick_games, pipeline, trade
+from test_live_helpers import Gate, Manual, caught_up, hold_logins, notes, patch_order
 
 from recorder.files import RecordingsLayout
 from recorder.ingest import ingest_files
