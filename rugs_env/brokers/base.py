@@ -22,9 +22,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from rugs_env.game.ledger_types import Fill, Phase, Sidebet
+
+if TYPE_CHECKING:
+    from rugs_env.game.ledger import Ledger
+    from rugs_env.game.ledger_errors import LedgerError
 
 
 class OrderKind(StrEnum):
@@ -67,6 +71,31 @@ class Order:
         if self.kind is OrderKind.SELL_QTY:
             return f"sell_qty {self.qty}"
         return f"{self.kind.value} {self.amount}"
+
+
+def execute_order(ledger: Ledger, order: Order, *, record: bool = True) -> Fill | None:
+    """Execute ``order`` on ``ledger`` at its clock; raises the ledger's error (and changes nothing) if it
+    cannot. With ``record`` false the ledger builds no :class:`Fill` (None is returned)."""
+    kind = order.kind
+    if kind is OrderKind.BUY:
+        return ledger.buy(order.amount, record=record)
+    if kind is OrderKind.SELL:
+        return ledger.sell(order.fraction, record=record)
+    if kind is OrderKind.SIDEBET:
+        return ledger.place_sidebet(order.amount, record=record)
+    return ledger.sell_qty(order.qty, record=record)
+
+
+def order_error(ledger: Ledger, order: Order) -> LedgerError | None:
+    """The error the ledger would raise for ``order`` now, or None."""
+    kind = order.kind
+    if kind is OrderKind.BUY:
+        return ledger.buy_error(order.amount)
+    if kind is OrderKind.SELL:
+        return ledger.sell_error(order.fraction)
+    if kind is OrderKind.SIDEBET:
+        return ledger.sidebet_error(order.amount)
+    return ledger.sell_qty_error(order.qty)
 
 
 class OrderStatus(StrEnum):
@@ -144,4 +173,13 @@ class Broker(ABC):
         """Release resources (sockets...). The simulated broker has none."""
 
 
-__all__ = ["Account", "Broker", "Order", "OrderKind", "OrderResult", "OrderStatus"]
+__all__ = [
+    "Account",
+    "Broker",
+    "Order",
+    "OrderKind",
+    "OrderResult",
+    "OrderStatus",
+    "execute_order",
+    "order_error",
+]

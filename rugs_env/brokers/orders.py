@@ -14,11 +14,10 @@ from typing import Any, Protocol
 
 from recorder.events import AccountUpdate
 from recorder.verifier import AccountState
-from rugs_env.brokers.base import Order, OrderKind
+from rugs_env.brokers.base import Order, OrderKind, order_error
 from rugs_env.brokers.risk import RiskGuard
 from rugs_env.game.constants import SIDEBET_X_PAYOUT, SOL_MINT
 from rugs_env.game.ledger import Ledger
-from rugs_env.game.ledger_errors import LedgerError
 from rugs_env.game.ledger_types import Fill
 from rugs_env.game.money import from_nano
 from rugs_env.live.market import MarketPhase, MarketTracker
@@ -131,18 +130,6 @@ def server_state(update: AccountUpdate) -> AccountState:
     return AccountState(update.cash, update.position_qty or 0, update.avg_cost or 0)
 
 
-def order_error(ledger: Ledger, order: Order) -> LedgerError | None:
-    """The error the ledger would raise for ``order`` now, or None."""
-    kind = order.kind
-    if kind is OrderKind.BUY:
-        return ledger.buy_error(order.amount)
-    if kind is OrderKind.SELL:
-        return ledger.sell_error(order.fraction)
-    if kind is OrderKind.SIDEBET:
-        return ledger.sidebet_error(order.amount)
-    return ledger.sell_qty_error(order.qty)
-
-
 def trading_refusal(
     ledger: Ledger, market: MarketTracker, guard: RiskGuard, order: Order, *, take_token: bool = True
 ) -> tuple[str, str] | None:
@@ -168,7 +155,6 @@ __all__ = [
     "NotConnected",
     "OrderRecord",
     "Transport",
-    "order_error",
     "trading_refusal",
     "percentage_of",
     "server_state",

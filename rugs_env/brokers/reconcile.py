@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from recorder.verifier import AccountState
-from rugs_env.brokers.base import Order, OrderKind
+from rugs_env.brokers.base import Order, execute_order
 from rugs_env.game.ledger import Ledger
 from rugs_env.game.ledger_errors import LedgerError
 from rugs_env.game.ledger_math import avg_cost_nano
@@ -78,18 +78,6 @@ class Candidate:
     state: AccountState
 
 
-def order_fill(ledger: Ledger, order: Order) -> Fill:
-    """Execute ``order`` on ``ledger`` at its clock (raises the ledger's error if it cannot)."""
-    kind = order.kind
-    if kind is OrderKind.BUY:
-        return ledger.buy(order.amount)
-    if kind is OrderKind.SELL:
-        return ledger.sell(order.fraction)
-    if kind is OrderKind.SIDEBET:
-        return ledger.place_sidebet(order.amount)
-    return ledger.sell_qty(order.qty)
-
-
 def _replay(
     history: Replayable, order: Order, at: int, tick: int | None, price: float | None
 ) -> tuple[Ledger, Fill] | None:
@@ -106,7 +94,7 @@ def _replay(
                     and tick > ledger.tick
                 ):
                     ledger.on_tick(tick, price)
-                fill = order_fill(ledger, order)
+                fill = execute_order(ledger, order)
             if op is not None:
                 op.apply(ledger)
     except LedgerError:
@@ -196,6 +184,5 @@ __all__ = [
     "account_state",
     "candidates",
     "compressed",
-    "order_fill",
     "reconcile",
 ]

@@ -10,12 +10,18 @@ that off, and its orders' results then carry no fill (the ledger skips building 
 
 from __future__ import annotations
 
-from rugs_env.brokers.base import Broker, Order, OrderKind, OrderResult, OrderStatus
+from rugs_env.brokers.base import (
+    Broker,
+    Order,
+    OrderResult,
+    OrderStatus,
+    execute_order,
+    order_error,
+)
 from rugs_env.game.ledger import Ledger
 from rugs_env.game.ledger_errors import LedgerError
 from rugs_env.game.ledger_types import Fill
 
-_BUY, _SELL, _SIDEBET = OrderKind.BUY, OrderKind.SELL, OrderKind.SIDEBET
 _FILLED, _REJECTED = OrderStatus.FILLED, OrderStatus.REJECTED
 
 
@@ -59,18 +65,9 @@ class SimulatedBroker(Broker):
     # -- orders -------------------------------------------------------------------------------------------
     def submit(self, order: Order) -> OrderResult:
         """Fill ``order`` through the ledger now: ``FILLED`` with the fill, or ``REJECTED`` and why."""
-        ledger = self._ledger
-        kind = order.kind
         keep = self.keep_fills
         try:
-            if kind is _BUY:
-                fill = ledger.buy(order.amount, record=keep)
-            elif kind is _SELL:
-                fill = ledger.sell(order.fraction, record=keep)
-            elif kind is _SIDEBET:
-                fill = ledger.place_sidebet(order.amount, record=keep)
-            else:
-                fill = ledger.sell_qty(order.qty, record=keep)
+            fill = execute_order(self._ledger, order, record=keep)
         except LedgerError as err:
             return OrderResult(order, _REJECTED, None, str(err), type(err).__name__)
         if keep:
@@ -81,33 +78,15 @@ class SimulatedBroker(Broker):
         """:meth:`submit` without building an :class:`OrderResult` (the environments' hot path)."""
         if self.keep_fills:
             return self.submit(order).status is _FILLED
-        ledger = self._ledger
-        kind = order.kind
         try:
-            if kind is _BUY:
-                ledger.buy(order.amount, record=False)
-            elif kind is _SELL:
-                ledger.sell(order.fraction, record=False)
-            elif kind is _SIDEBET:
-                ledger.place_sidebet(order.amount, record=False)
-            else:
-                ledger.sell_qty(order.qty, record=False)
+            execute_order(self._ledger, order, record=False)
         except LedgerError:
             return False
         return True
 
     def check(self, order: Order) -> str | None:
         """Why the ledger would refuse ``order`` now, or None."""
-        ledger = self._ledger
-        kind = order.kind
-        if kind is OrderKind.BUY:
-            err = ledger.buy_error(order.amount)
-        elif kind is OrderKind.SELL:
-            err = ledger.sell_error(order.fraction)
-        elif kind is OrderKind.SIDEBET:
-            err = ledger.sidebet_error(order.amount)
-        else:
-            err = ledger.sell_qty_error(order.qty)
+        err = order_error(self._ledger, order)
         return None if err is None else str(err)
 
     def poll_fills(self) -> list[Fill]:
