@@ -27,6 +27,12 @@ class Trade:
     amount: int
     qty: int
 
+    def identity(self) -> tuple[Any, ...]:
+        """What tells this trade from others, for dropping the copies other connections deliver."""
+        if self.trade_id:
+            return ("trade", self.trade_id)
+        return ("trade", self.game_id, self.player_id, self.kind, self.tick, self.amount, self.qty)
+
 
 def parse_trade(payload: Any) -> Trade:
     if not isinstance(payload, dict):

@@ -21,12 +21,14 @@ lagging connection may still bring one of its trades.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from recorder.arrival_order import SightingKey, bet_sighting, trade_sighting
 from recorder.events import (
     HistoryEntry,
     Malformed,
@@ -131,10 +133,17 @@ class RecorderPipeline:
 
     def duplicate(self, at: datetime, event: str, args: Sequence[Any] | None, conn: int = 0) -> None:
         """An event already fed, received again on another connection: only the bookkeeping of which game
-        that connection has reached is done (the live recorder skips the full handling of such copies)."""
+        that connection has reached, and where a trade stands in its stream, is done (the live recorder
+        skips the full handling of such copies)."""
+        self._seq += 1
+        self._conn = conn
         self.counters.events += 1
         self.counters.duplicates += 1
         payload = payload_of(args)
+        if event in ("standard/newTrade", "newSideBet", "currentSidebet"):
+            with contextlib.suppress(Malformed):
+                self._copy_seen(event, payload)
+            return
         if event == "gameStateUpdate" and isinstance(payload, dict):
             game_id = payload.get("gameId")
             rank = self.games.rank(game_id) if isinstance(game_id, str) else None
@@ -257,27 +266,38 @@ class RecorderPipeline:
 
     def _trade(self, at: datetime, payload: Any) -> None:
         trade = parse_trade(payload)
-        key = (
-            ("trade", trade.trade_id)
-            if trade.trade_id
-            else ("trade", trade.game_id, trade.player_id, trade.kind, trade.tick, trade.amount, trade.qty)
-        )
-        if not self._first(key) or not self.players.wants(trade.player_id, trade.username):
-            return
-        session = self._session(trade.player_id, trade.username, at)
-        session.add_trade(trade, at, self._seq)
-        self._refresh(session, at)
+        if not self._first(trade.identity()):
+            return self._seen_again(trade.player_id, trade.game_id, trade_sighting(trade))
+        if self.players.wants(trade.player_id, trade.username):
+            session = self._session(trade.player_id, trade.username, at)
+            session.add_trade(trade, at, self._seq, self._conn)
+            self._refresh(session, at)
 
     def _sidebet_placed(self, at: datetime, payload: Any) -> None:
         bet = parse_sidebet(payload, default_kind="placed")
         if bet.kind != "placed":
             return self._settled(at, bet)
-        if self._first(("bet", bet.player_id, bet.game_id, bet.start_tick)) and self.players.wants(
-            bet.player_id, bet.username
-        ):
+        if not self._first(("bet", bet.player_id, bet.game_id, bet.start_tick)):
+            return self._seen_again(bet.player_id, bet.game_id, bet_sighting(bet))
+        if self.players.wants(bet.player_id, bet.username):
             session = self._session(bet.player_id, bet.username, at)
-            session.add_sidebet(bet, at, self._seq)
+            session.add_sidebet(bet, at, self._seq, conn=self._conn)
             self._refresh(session, at)
+
+    def _copy_seen(self, event: str, payload: Any) -> None:
+        """A copy of a trade or a sidebet placement: only where it stands in this connection's stream."""
+        if event == "standard/newTrade":
+            trade = parse_trade(payload)
+            self._seen_again(trade.player_id, trade.game_id, trade_sighting(trade))
+        else:
+            bet = parse_sidebet(payload, default_kind="placed")
+            if bet.kind == "placed":
+                self._seen_again(bet.player_id, bet.game_id, bet_sighting(bet))
+
+    def _seen_again(self, player_id: str, game_id: str, key: SightingKey) -> None:
+        session = self.sessions.get(player_id)
+        if session is not None:
+            session.seen_again(game_id, key, self._conn, self._seq)
 
     def _sidebet_result(self, at: datetime, payload: Any) -> None:
         self._settled(at, parse_sidebet(payload, default_kind="payout"))

@@ -6,11 +6,11 @@ always at once: public sidebets are only known when the game is revealed, a trad
 tick, and the rug's settlement (sidebet result, forced sale) precedes the rug message. So a game's actions
 are not appended one by one; they are *re-derived* from everything known about that game, every time
 something new is learnt, by :func:`replay_game`: open the game on the account as the previous game left it,
-apply the inputs in game order (tick, then time of arrival), settle a lost sidebet at the tick its window
-ends (``end + 1``), and at the rug settle the sidebet and liquidate the position (``Ledger.rug``). The
-ledger, not the wire, gives every ``balance_after``, ``position_qty_after``, ``entry_price`` and ``pnl``;
-where the wire states an amount too (a sell's proceeds, a forced sale, a sidebet result) it is compared and
-a difference is counted.
+apply the inputs in game order (tick, then the server's order, :mod:`recorder.arrival_order`), settle a lost
+sidebet at the tick its window ends (``end + 1``), and at the rug settle the sidebet and liquidate the
+position (``Ledger.rug``). The ledger, not the wire, gives every ``balance_after``, ``position_qty_after``,
+``entry_price`` and ``pnl``; where the wire states an amount too (a sell's proceeds, a forced sale, a sidebet
+result) it is compared and a difference is counted.
 
 The internal ledger runs with a large cash headroom (:data:`HEADROOM`), so it never refuses a trade the
 server executed just because we do not know the player's real balance; balances are shifted back when the
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
+from recorder.arrival_order import in_server_order
 from recorder.files import ActionKind, SessionAction
 from recorder.verifier import AccountState
 from rugs_env.game.ledger import Ledger
@@ -59,6 +60,7 @@ class Input:
     at: datetime
     order: tuple[int, int]  # (time in ms, arrival sequence): the order within a tick
     trade_id: str | None = None
+    seen: dict[int, int] = field(default_factory=dict)  # connection -> arrival sequence (arrival_order)
 
 
 @dataclass(slots=True)
@@ -229,7 +231,7 @@ class _Replay:
             first = min(inputs, key=lambda i: (i.tick, i.order))
             at = self.time_at(game.game_id, tick) or first.at
             inputs.append(Input("open", game.game_id, tick, price, 0, opening, at, (-1, -1)))
-        for inp in sorted(inputs, key=lambda i: (i.tick, i.order)):
+        for inp in in_server_order(inputs):
             self.last_at = inp.at
             if rug_tick is not None and inp.tick >= rug_tick:
                 continue  # settlement records (forced sales) are the rug's business

@@ -28,6 +28,7 @@ from collections import OrderedDict
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from recorder.arrival_order import SightingKey, note_sighting
 from recorder.events import AccountUpdate, BoardEntry, SidebetEvent, Trade
 from recorder.files import SessionAction, SessionRecording, SessionSource
 from recorder.session_file import SessionCounters, SessionHeader, session_recording
@@ -106,8 +107,9 @@ class PlayerSessionRecorder:
         self.dirty = True
         return game
 
-    def add_trade(self, trade: Trade, at: datetime, seq: int) -> None:
-        """A buy or sell of this player (a sell at the rug tick is the forced sale, checked not applied)."""
+    def add_trade(self, trade: Trade, at: datetime, seq: int, conn: int = 0) -> None:
+        """A buy or sell of this player (a sell at the rug tick is the forced sale, checked not applied),
+        first delivered by connection ``conn`` at arrival sequence ``seq``."""
         if trade.kind not in ("buy", "sell"):
             return  # shorts: not modelled by the ledger (PROTOCOL.md §10.4)
         game = self._game(trade.game_id, at)
@@ -116,21 +118,20 @@ class PlayerSessionRecorder:
         if game.rug is not None and trade.tick >= game.rug[0] and trade.kind == "sell":
             game.forced_sales.append(trade.amount)
             return
-        game.inputs.append(
-            Input(
-                trade.kind,
-                trade.game_id,
-                trade.tick,
-                trade.price,
-                trade.amount,
-                trade.qty,
-                at,
-                (int(at.timestamp() * 1000), seq),
-                trade.trade_id,
-            )
-        )
+        order = (int(at.timestamp() * 1000), seq)
+        args = (trade.kind, trade.game_id, trade.tick, trade.price, trade.amount, trade.qty, at, order)
+        game.inputs.append(Input(*args, trade.trade_id, {conn: seq}))
 
-    def add_sidebet(self, bet: SidebetEvent, at: datetime, seq: int, *, live: bool = True) -> None:
+    def seen_again(self, game_id: str, key: SightingKey, conn: int, seq: int) -> None:
+        """A trade or sidebet already known, delivered by connection ``conn`` too: where it stands in that
+        connection's stream tells its order among the others (:mod:`recorder.arrival_order`)."""
+        game = self._games.get(game_id)
+        if game is not None and note_sighting(game.inputs, key, conn, seq):
+            self.dirty = True
+
+    def add_sidebet(
+        self, bet: SidebetEvent, at: datetime, seq: int, *, live: bool = True, conn: int = 0
+    ) -> None:
         """A sidebet placement; duplicates by start tick are ignored. A live event is ordered among the
         trades by its arrival, a history record (received long after) by the server's timestamp."""
         game = self._game(bet.game_id, at)
@@ -138,17 +139,10 @@ class PlayerSessionRecorder:
             return
         game.sidebet_starts.add(bet.start_tick)
         when = bet.timestamp_ms if not live and bet.timestamp_ms is not None else int(at.timestamp() * 1000)
+        price = bet.price if bet.kind == "placed" else None
+        seen = {conn: seq} if live else {}
         game.inputs.append(
-            Input(
-                "sidebet",
-                bet.game_id,
-                bet.start_tick,
-                bet.price if bet.kind == "placed" else None,
-                bet.bet,
-                0,
-                at,
-                (when, seq),
-            )
+            Input("sidebet", bet.game_id, bet.start_tick, price, bet.bet, 0, at, (when, seq), None, seen)
         )
 
     def add_result(self, bet: SidebetEvent, at: datetime) -> None:

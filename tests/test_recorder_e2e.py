@@ -8,9 +8,11 @@ recorder is killed at random moments and restarted; every file on disk always pa
 
 The recorder is started first and the server second (on a port picked beforehand), so the recorder sees
 the bots from their first trade. It watches with three connections (the server drops each one every 30 s of
-game time: 0.6 s at speed 50), and the server runs at speed 50 so that the recorder keeps up on a busy
-2-core machine (a connection that lags when the server drops it loses its backlog). No timing assertions;
-generous timeouts.
+game time: 1.2 s at speed 25). When the server drops a connection, what it had not delivered yet is lost, so
+a trade is lost only if every connection was down or lagging behind it. At speed 50 on a busy 2-core machine
+that happened (one connection reconnecting while the other two, 15 ticks behind, were dropped: measured from
+the journal) and a trade was lost in 3 runs of 5 with two CPU hogs beside it; at speed 25, 8 runs of 8 passed
+with the same hogs. No timing assertions; generous timeouts.
 """
 
 from __future__ import annotations
@@ -189,7 +191,7 @@ def check_sessions(out: Path, players: dict[str, dict[str, Any]], first_event_ms
 def test_record_50_games_with_faults(tmp_path: Path) -> None:
     out = tmp_path / "rec"
     port = free_port()
-    config = ServerConfig(port=port, speed=50, seed=5, bots=8, players=[ALICE], faults=FAULTS, games=GAMES)
+    config = ServerConfig(port=port, speed=25, seed=5, bots=8, players=[ALICE], faults=FAULTS, games=GAMES)
     log = tmp_path / "record.log"
     recorder = start_recorder(
         out,

@@ -40,7 +40,10 @@ from rugs_env.server.wire import TraceIds
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-MAX_LAG_S = 1.0  # further behind than this, the clock stops trying to catch up
+# Further behind than this much *game* time, the clock stops trying to catch up. In game time, not wall
+# time: a stalled server at speed 50 would otherwise replay 50 s of game in one burst, and every per-
+# connection fault due in those 50 s (disconnects above all) would strike at once.
+MAX_LAG_GAME_S = 1.0
 MIN_SLEEP_S = 0.002  # shorter waits are not slept: the step goes out with the next batch
 BATCH_S = 0.005  # when producing without sleeping, yield to the sockets this often
 SHUTDOWN_TIMEOUT_S = 3.0
@@ -222,6 +225,7 @@ class RugsServer:
     async def _tick_forever(self) -> None:
         loop = asyncio.get_running_loop()
         speed = self.config.speed
+        max_lag = MAX_LAG_GAME_S / speed
         next_at = yield_at = loop.time()
         while True:
             frame = await self._step()
@@ -237,7 +241,7 @@ class RugsServer:
                 # Behind schedule (or steps too short to sleep for): keep producing, but let the sockets
                 # write every BATCH_S. Each socket's writer then wakes once per batch instead of once per
                 # step, which is what makes high speeds affordable.
-                if delay < -MAX_LAG_S:
+                if delay < -max_lag:
                     next_at = now
                 await asyncio.sleep(0)
                 yield_at = loop.time() + BATCH_S
