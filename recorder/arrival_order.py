@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # session_replay imports this module
-    from recorder.events_players import SidebetEvent, Trade
-    from recorder.session_replay import Input
+from recorder.session_inputs import Input
+
+if TYPE_CHECKING:
+    from recorder.events import SidebetEvent, Trade
 
 SightingKey = tuple[Any, ...]
 

@@ -166,6 +166,7 @@ class BoardEntry:
     avg_cost: int | None
     total_invested: int | None
     pnl: int | None
+    regular_pnl: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -183,4 +184,5 @@ def parse_board_entry(row: Any) -> BoardEntry:
         avg_cost=lamports(row.get("avgCost")),
         total_invested=lamports(row.get("totalInvested")),
         pnl=lamports(row.get("pnl")),
+        regular_pnl=lamports(row.get("regularPnl")),
     )

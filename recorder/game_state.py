@@ -137,7 +137,7 @@ class GameListener(Protocol):
 
 
 class GameOracleViews:
-    """The game recorder's read-only views for the sessions (see :class:`recorder.sessions.GameOracle`)."""
+    """The game recorder's read-only views for the sessions (:class:`recorder.session_inputs.GameOracle`)."""
 
     _games: dict[str, TrackedGame]
     _final: OrderedDict[str, tuple[list[float], dict[int, datetime], tuple[int, float], datetime]]

@@ -11,7 +11,8 @@ pre-rug price is regenerated and checked, gaps are filled, and the game file is 
 history``). A game whose reveal never comes (a later game's history lacks it, or the recorder stops) is
 saved with what was seen, flagged ``verified: false``; a game that never rugged in our view is dropped.
 
-It is also the sessions' oracle for prices, tick times and game order (:class:`recorder.sessions.GameOracle`).
+It is also the sessions' oracle for prices, tick times and game order
+(:class:`recorder.session_inputs.GameOracle`).
 """
 
 from __future__ import annotations

@@ -252,15 +252,16 @@ class RecorderPipeline:
             self._board(state.game_id, state.tick, state.leaderboard)
 
     def _board(self, game_id: str, tick: int, rows: Sequence[Any]) -> None:
-        """Leaderboard rows of followed players: where their unseen positions were opened."""
+        """Leaderboard rows of followed players that changed: the server's view of their positions."""
         for row in rows:
-            if not isinstance(row, dict) or not row.get("positionQty"):
-                continue  # flat: nothing to learn
+            if not isinstance(row, dict):
+                continue
             session = self.sessions.get(row.get("id"))  # type: ignore[arg-type]
-            if session is None or not session.wants_board(game_id):
+            raw = (row.get("positionQty"), row.get("totalInvested"))
+            if session is None or not session.wants_row(game_id, raw):
                 continue
             try:
-                session.note_board(game_id, tick, parse_board_entry(row))
+                session.note_board(game_id, tick, parse_board_entry(row), raw)
             except Malformed:
                 self.counters.malformed += 1
 

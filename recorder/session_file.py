@@ -20,6 +20,7 @@ class SessionCounters:
     inferred: int = 0  # buys assumed for tokens sold but never seen bought
     rejects: int = 0  # inputs the ledger refused (logged)
     mismatches: int = 0  # wire amounts or sidebet results that differ from the ledger's
+    board: int = 0  # games whose leaderboard rows no single missed trade explains (board_check)
     late: int = 0  # inputs for a game already sealed (ignored)
 
 
@@ -71,6 +72,7 @@ def session_recording(
         ("inferred_actions", c.inferred),
         ("ledger_rejects", c.rejects),
         ("wire_mismatches", c.mismatches),
+        ("board_mismatches", c.board),
         ("late_inputs", c.late),
     ):
         if value:

@@ -19,13 +19,15 @@ session file is written (see :mod:`recorder.sessions`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Protocol
 
 from recorder.arrival_order import in_server_order
+from recorder.board_check import Unexplained, first_missed_trade
 from recorder.files import ActionKind, SessionAction
+from recorder.session_inputs import GameInputs, Input
 from recorder.verifier import AccountState
 from rugs_env.game.ledger import Ledger
 from rugs_env.game.ledger_errors import LedgerError
@@ -34,48 +36,9 @@ from rugs_env.game.ledger_types import Fill, FillKind, LedgerState, Phase
 from rugs_env.game.money import nano_str, to_nano_rounded
 
 HEADROOM = 10**18  # lamports added to every internal balance (a billion SOL)
+MAX_MISSED_PER_GAME = 8  # trades put back from the leaderboard in one game, at most
 PriceAt = Callable[[str, int], float | None]
-
-
-class GameOracle(Protocol):
-    """What a session needs to know about games (implemented by the game recorder)."""
-
-    def price_at(self, game_id: str, tick: int) -> float | None: ...
-    def tick_time(self, game_id: str, tick: int) -> datetime | None: ...
-    def current_tick(self, game_id: str) -> int | None: ...
-    def rank_of(self, game_id: str) -> float: ...
-    def entry_guess(self, game_id: str) -> tuple[int, float]: ...
-
-
-@dataclass(slots=True)
-class Input:
-    """Something the player did in a game: a buy, a sell or a sidebet placement."""
-
-    kind: str  # buy | sell | sidebet
-    game_id: str
-    tick: int
-    price: float | None  # the execution price (None for a sidebet known only from history)
-    amount: int  # lamports: spent (buy), received (sell, per the wire), staked (sidebet)
-    qty: int  # nano-tokens bought or sold (0 for sidebets)
-    at: datetime
-    order: tuple[int, int]  # (time in ms, arrival sequence): the order within a tick
-    trade_id: str | None = None
-    seen: dict[int, int] = field(default_factory=dict)  # connection -> arrival sequence (arrival_order)
-
-
-@dataclass(slots=True)
-class GameInputs:
-    """Everything known about one player in one game."""
-
-    game_id: str
-    rank: float  # the game's place in time (games are replayed in this order)
-    inputs: list[Input] = field(default_factory=list)
-    sidebet_starts: set[int] = field(default_factory=set)
-    results: dict[int, bool] = field(default_factory=dict)  # sidebet start tick -> won, per the server
-    forced_sales: list[int] = field(default_factory=list)  # wire proceeds of forced sales at the rug
-    rug: tuple[int, float, datetime] | None = None  # (tick, price, when)
-    final: bool = False  # the game is over and everything about it is known
-    board: tuple[int, int, int] | None = None  # first leaderboard row: (tick, avgCost, positionQty), 1e-9
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -102,6 +65,8 @@ class ReplayResult:
     mismatches: int = 0
     inferred: int = 0
     shortfall: int = 0  # nano-tokens sold beyond what the player was seen to hold
+    board_mismatches: int = 0  # leaderboard rows no single missed trade explains (board_check)
+    timeline: list[tuple[int, LedgerState]] = field(default_factory=list)  # (from tick, state) per input
 
 
 def account_of(state: LedgerState) -> AccountState:
@@ -193,13 +158,16 @@ class _Replay:
 
     def _apply(self, inp: Input) -> None:
         ledger = self.ledger
+        self.inferred += inp.inferred
         price = inp.price if inp.price is not None else self.price_at(inp.game_id, inp.tick)
         if inp.kind == "open":
             self._infer_position(inp.qty, inp.at, inp.tick, price if price is not None else 1.0)
         elif inp.kind == "buy":
             fill = ledger.buy(inp.amount, tick=inp.tick, price=price)
             wire = inp.amount if inp.amount != fill.amount else None
-            self.out.append(ActionRecord(fill, inp.at, trade_id=inp.trade_id, wire_amount=wire))
+            self.out.append(
+                ActionRecord(fill, inp.at, trade_id=inp.trade_id, inferred=inp.inferred, wire_amount=wire)
+            )
         elif inp.kind == "sell":
             if inp.qty > ledger.position_qty:
                 missing = inp.qty - ledger.position_qty
@@ -213,7 +181,9 @@ class _Replay:
             if wire is not None:
                 self.mismatches += 1
             self.out.append(
-                ActionRecord(fill, inp.at, fraction=inp.qty / held, trade_id=inp.trade_id, wire_amount=wire)
+                ActionRecord(
+                    fill, inp.at, inp.qty / held, inp.trade_id, inferred=inp.inferred, wire_amount=wire
+                )
             )
         elif inp.kind == "sidebet":
             fill = ledger.place_sidebet(inp.amount, tick=inp.tick)
@@ -221,11 +191,12 @@ class _Replay:
                 fill = replace(fill, price=price)
             self.out.append(ActionRecord(fill, inp.at))
 
-    def run(self, current_tick: int | None, opening: int = 0) -> ReplayResult:
+    def run(self, current_tick: int | None, opening: int = 0, extra: Sequence[Input] = ()) -> ReplayResult:
         game = self.game
         self.ledger.open_game(game.game_id)
+        timeline = [(0, self.ledger.snapshot())]
         rug_tick = game.rug[0] if game.rug is not None else None
-        inputs = list(game.inputs)
+        inputs = [*game.inputs, *extra]
         if opening and inputs:
             tick, price = self.entry_guess
             first = min(inputs, key=lambda i: (i.tick, i.order))
@@ -241,6 +212,7 @@ class _Replay:
                 self._apply(inp)
             except LedgerError:
                 self.rejects += 1
+            timeline.append((inp.tick + 1, self.ledger.snapshot()))  # a tick's rows precede its trades
         if game.rug is not None:
             tick, price, at = game.rug
             self._expire(tick, at)
@@ -259,7 +231,13 @@ class _Replay:
         elif current_tick is not None:
             self._expire(current_tick + 1, self.last_at or _epoch())
         return ReplayResult(
-            self.out, self.ledger.snapshot(), self.rejects, self.mismatches, self.inferred, self.shortfall
+            self.out,
+            self.ledger.snapshot(),
+            self.rejects,
+            self.mismatches,
+            self.inferred,
+            self.shortfall,
+            timeline=timeline,
         )
 
 
@@ -282,17 +260,37 @@ def replay_game(
 
     ``price_at(game_id, tick)`` gives a tick's price when known (for settling a sidebet at the tick its
     window ends); ``time_at`` its time. ``entry_guess()`` gives the (tick, price) assumed for tokens the
-    player
-    sells without our having seen them bought: such tokens become one inferred buy at that tick, before the
-    player's other actions (a second pass puts it there). ``current_tick`` is how far a running game got.
+    player sells without our having seen them bought: such tokens become one inferred buy at that tick,
+    before the player's other actions (a second pass puts it there). ``current_tick`` is how far a running
+    game got. A finished game with leaderboard rows is checked against them, and trades no connection
+    delivered are put back (:mod:`recorder.board_check`).
     """
     if start.phase in (Phase.PRESALE, Phase.ACTIVE):  # the previous game never rugged in our view
         start = replace(start, phase=Phase.RUGGED, position_qty=0, cost_basis=0, avg_price=0.0, sidebet=None)
-    result = _Replay(start, game, price_at, time_at, entry_guess).run(current_tick)
+
+    def run(opening: int = 0, extra: Sequence[Input] = ()) -> ReplayResult:
+        return _Replay(start, game, price_at, time_at, entry_guess).run(current_tick, opening, extra)
+
+    result = run()
+    missed: list[Input] = []
+    unexplained = 0
+    # A finished game is checked against the leaderboard: trades no connection delivered are put back.
+    # by tick (connections lag differently, so rows arrive out of order); not the rug's (the liquidation)
+    rows = sorted((r for r in game.rows if game.rug is None or r[0] < game.rug[0]), key=lambda r: r[0])
+    while game.final and rows and len(missed) < MAX_MISSED_PER_GAME:
+        try:
+            found = first_missed_trade(game.game_id, rows, result.timeline, price_at, time_at)
+        except Unexplained as why:
+            log.debug("leaderboard row unexplained: %s", why)
+            unexplained = 1
+            break
+        if found is None:
+            break
+        missed.append(found)
+        result = run(extra=missed)
     if result.shortfall:
-        result = _Replay(start, game, price_at, time_at, entry_guess).run(
-            current_tick, opening=result.shortfall
-        )
+        result = run(result.shortfall, missed)
+    result.board_mismatches = unexplained
     return result
 
 

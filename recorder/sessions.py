@@ -29,28 +29,20 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from recorder.arrival_order import SightingKey, note_sighting
+from recorder.board_check import entry_guess
 from recorder.events import AccountUpdate, BoardEntry, SidebetEvent, Trade
 from recorder.files import SessionAction, SessionRecording, SessionSource
 from recorder.session_file import SessionCounters, SessionHeader, session_recording
-from recorder.session_replay import (
-    HEADROOM,
-    ActionRecord,
-    GameInputs,
-    GameOracle,
-    Input,
-    ReplayResult,
-    account_of,
-    replay_game,
-    to_action,
-)
+from recorder.session_inputs import GameInputs, GameOracle, Input
+from recorder.session_replay import HEADROOM, ActionRecord, ReplayResult, account_of, replay_game, to_action
 from recorder.verifier import AccountState, StateHistory, StateVerifier, best_start
 from rugs_env.game.ledger_types import LedgerState
-from rugs_env.game.money import NANO, floor_nano
 
 log = logging.getLogger(__name__)
 MAX_ACTIONS = 500  # a session file holding this many actions is closed and the next one started
 MAX_OPEN_GAMES = 4  # older open games are over whatever we heard: sealed with what is known
 SEALED_MEMORY = 512  # ids of sealed games remembered, to count their late events (bounded memory)
+MAX_ROWS = 4096  # leaderboard rows kept per game (only those that change; bounded whatever the server sends)
 
 
 class PlayerSessionRecorder:
@@ -170,34 +162,29 @@ class PlayerSessionRecorder:
         self.verifier.observe(state, clock, f"update at {at.isoformat()}")
         self.changed = True
 
-    def wants_board(self, game_id: str) -> bool:
-        """Whether a leaderboard row of this game would still tell something (cheap, before parsing it)."""
+    def wants_row(self, game_id: str, raw: tuple[object, object]) -> bool:
+        """Whether a leaderboard row (its raw ``positionQty`` and ``totalInvested``) would tell something new
+        (cheap, before parsing it)."""
         game = self._games.get(game_id)
-        return game_id not in self._sealed_ids and (game is None or game.board is None)
+        return game_id not in self._sealed_ids and (game is None or game.last_row != raw)
 
-    def note_board(self, game_id: str, tick: int, entry: BoardEntry) -> None:
-        """The player's first leaderboard row in a game: where a position we never saw bought was opened."""
-        if game_id in self._sealed_ids or not entry.position_qty or not entry.avg_cost:
+    def note_board(self, game_id: str, tick: int, entry: BoardEntry, raw: tuple[object, object]) -> None:
+        """A leaderboard row that differs from the last: kept for checking the game once it is over
+        (:mod:`recorder.board_check`); the first with a position says where a position never seen bought
+        was opened."""
+        if game_id in self._sealed_ids:
             return
         game = self._games.get(game_id)
         if game is None:
             game = self._games[game_id] = GameInputs(game_id, self.oracle.rank_of(game_id))
-        if game.board is None:
-            game.board = (tick, entry.avg_cost, entry.position_qty)
+        game.last_row = raw
+        qty, invested = entry.position_qty, entry.total_invested
+        if qty is not None and invested is not None and len(game.rows) < MAX_ROWS:
+            game.rows.append((tick, qty, invested, entry.regular_pnl))
+            self.dirty = self.dirty or game.final
+        if game.board is None and qty and entry.avg_cost:
+            game.board = (tick, entry.avg_cost, qty)
             self.dirty = self.dirty or bool(game.inputs)
-
-    def _entry_guess(self, game: GameInputs) -> tuple[int, float]:
-        """The (tick, price) of tokens held but never seen bought: from the leaderboard row when there is one
-        (the tick whose price matches its average cost), else the oracle's guess."""
-        if game.board is not None:
-            row_tick, avg, _qty = game.board
-            if avg == NANO:
-                return 0, 1.0
-            for tick in range(row_tick + 1):
-                price = self.oracle.price_at(game.game_id, tick)
-                if price is not None and floor_nano(price) == avg:
-                    return tick, price
-        return self.oracle.entry_guess(game.game_id)
 
     def _calibrate(self) -> None:
         """The server's updates give the starting balance: of the balances that make some ledger state
@@ -277,7 +264,7 @@ class PlayerSessionRecorder:
                 game,
                 oracle.price_at,
                 oracle.tick_time,
-                entry_guess=lambda g=game: self._entry_guess(g),
+                entry_guess=lambda g=game: entry_guess(g, self.oracle),
                 current_tick=None if game.final else oracle.current_tick(game.game_id),
             )
             self._replayed.append(result)
@@ -289,6 +276,7 @@ class PlayerSessionRecorder:
         c.inferred = self._sealed_counts.inferred + sum(r.inferred for r in self._replayed)
         c.rejects = self._sealed_counts.rejects + sum(r.rejects for r in self._replayed)
         c.mismatches = self._sealed_counts.mismatches + sum(r.mismatches for r in self._replayed)
+        c.board = self._sealed_counts.board + sum(r.board_mismatches for r in self._replayed)
         self.counters = c
 
     @property
@@ -349,6 +337,7 @@ class PlayerSessionRecorder:
             self._sealed_counts.inferred += result.inferred
             self._sealed_counts.rejects += result.rejects
             self._sealed_counts.mismatches += result.mismatches
+            self._sealed_counts.board += result.board_mismatches
             sealed += 1
         self._recent.add(states)
         self._replayed = self._replayed[sealed:]

@@ -17,7 +17,7 @@ from recorder_helpers import T0, Feed, history_entry, make_game, pipeline, trade
 
 from recorder.arrival_order import in_server_order
 from recorder.files import RecordingsLayout, read_session
-from recorder.session_replay import Input
+from recorder.session_inputs import Input
 
 PID, NAME = "did:privy:cmorder00000000000000000", "orderly"
 

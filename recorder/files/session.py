@@ -13,7 +13,9 @@
         "verification": {"player_updates_checked": 14, "drift_count": 0, "max_drift_lamports": 0},
         "source": "live",                               live | ingest
         "authenticated": true,                          recorded from the player's own socket
-        "recorder_version": "0.1.0"
+        "recorder_version": "0.1.0",
+        "inferred_actions": 2,                          actions not seen but put back (leaderboard rows)
+        "board_mismatches": 1                           games whose rows no single missed trade explains
       },
       "actions": [
         {
@@ -32,7 +34,8 @@
           -- optional additions --
           "qty": "5.000000000",                         tokens bought or sold
           "fraction": "1.0",                            part of the position sold (SELL)
-          "trade_id": "9d33997e-2bad-4893-9de5-8e8ec708891a"
+          "trade_id": "9d33997e-2bad-4893-9de5-8e8ec708891a",
+          "inferred": true                              not seen on the wire: put back (recorder.board_check)
         }
       ]
     }
