@@ -31,7 +31,7 @@ from recorder.session_inputs import GameInputs, Input
 from recorder.verifier import AccountState
 from rugs_env.game.ledger import Ledger
 from rugs_env.game.ledger_errors import LedgerError
-from rugs_env.game.ledger_math import blend_avg_price
+from rugs_env.game.ledger_math import blend_avg_price, buy_qty
 from rugs_env.game.ledger_types import Fill, FillKind, LedgerState, Phase
 from rugs_env.game.money import nano_str, to_nano_rounded
 
@@ -277,7 +277,7 @@ def replay_game(
     # A finished game is checked against the leaderboard: trades no connection delivered are put back.
     # by tick (connections lag differently, so rows arrive out of order); not the rug's (the liquidation)
     rows = sorted((r for r in game.rows if game.rug is None or r[0] < game.rug[0]), key=lambda r: r[0])
-    while game.final and rows and len(missed) < MAX_MISSED_PER_GAME:
+    for _ in range(MAX_MISSED_PER_GAME if game.final and rows else 0):
         try:
             found = first_missed_trade(game.game_id, rows, result.timeline, price_at, time_at)
         except Unexplained as why:
@@ -286,12 +286,28 @@ def replay_game(
             break
         if found is None:
             break
-        missed.append(found)
+        _add_missed(missed, found)
         result = run(extra=missed)
     if result.shortfall:
         result = run(result.shortfall, missed)
     result.board_mismatches = unexplained
     return result
+
+
+def _add_missed(missed: list[Input], found: Input) -> None:
+    """Add a trade put back; a buy at the tick and price of the last one put back joins it when the sum
+    buys exactly the tokens of both (a row shows only the total: one buy is the plainer account)."""
+    last = missed[-1] if missed else None
+    if (
+        last is not None
+        and found.kind == last.kind == "buy"
+        and (found.tick, found.price) == (last.tick, last.price)
+    ):
+        amount = last.amount + found.amount
+        if last.price is not None and buy_qty(amount, last.price) == last.qty + found.qty:
+            missed[-1] = replace(last, amount=amount, qty=last.qty + found.qty)
+            return
+    missed.append(found)
 
 
 FILL_ACTIONS: dict[FillKind, ActionKind] = {  # the session file's action for each ledger fill

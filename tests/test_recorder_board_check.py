@@ -104,3 +104,12 @@ def test_rows_no_single_trade_explains_are_counted_not_guessed() -> None:
     result = replay(fills, rows, lost={1, 2})
     assert result.board_mismatches == 1
     assert result.inferred == 0
+
+
+def test_an_unseen_buy_shown_only_after_a_seen_partial_sale_comes_back_as_one_buy() -> None:
+    # the rows before the sale are lost too: the first row shows half the position and the whole investment
+    fills, rows = play([("buy", 0, 40_000_000), ("sell", 12, 0.5)])
+    rows = [r for r in rows if r[0] > 12]
+    result = replay(fills, rows, lost={0})
+    same_as_server(result, fills)
+    assert [(a.fill.kind.value, a.inferred) for a in result.actions][:2] == [("buy", True), ("sell", False)]
