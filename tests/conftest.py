@@ -9,6 +9,15 @@ from typing import Any
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sb3_logs_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """stable-baselines3 makes a folder per ``learn()`` (tempdir/SB3-<time> by default): keep them in the
+    test run's own temporary folder."""
+    import os
+
+    os.environ["SB3_LOGDIR"] = str(tmp_path_factory.mktemp("sb3-logs"))
 REALDATA = FIXTURES / "realdata"
 RAW_CAPTURE = REALDATA / "2025-12-12_17-16-58_raw.jsonl"
 KEY_SAMPLES = REALDATA / "key-samples.json"

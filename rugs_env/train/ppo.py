@@ -124,6 +124,7 @@ def train_ppo(
     """Train (or fine-tune ``init``) MaskablePPO on ``env_id``; save to ``out`` (see the module docstring)."""
     import torch
     from sb3_contrib import MaskablePPO
+    from stable_baselines3.common.logger import Logger
 
     cfg = config or PPOConfig()
     threads = torch.get_num_threads()
@@ -159,6 +160,8 @@ def train_ppo(
                 device="cpu",
                 policy_kwargs={"net_arch": list(cfg.net_arch)},
             )
+        # SB3's default logger makes an empty tempdir/SB3-<time> folder per run; progress is ours (tqdm)
+        model.set_logger(Logger(folder=None, output_formats=[]))
         model.learn(cfg.timesteps, callback=_TqdmCallback.make(cfg.timesteps, progress))
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
