@@ -23,19 +23,23 @@ if TYPE_CHECKING:
 SightingKey = tuple[Any, ...]
 
 
+def sighting(trade_id: str | None, kind: str, tick: int, amount: int, qty: int) -> SightingKey:
+    """How an input, and every copy of it another connection delivers, is recognised."""
+    return (trade_id,) if trade_id else (kind, tick, amount, qty)
+
+
 def sighting_key(inp: Input) -> SightingKey:
-    """How a copy of an input delivered by another connection is recognised."""
-    return (inp.trade_id,) if inp.trade_id else (inp.kind, inp.tick, inp.amount, inp.qty)
+    return sighting(inp.trade_id, inp.kind, inp.tick, inp.amount, inp.qty)
 
 
 def trade_sighting(trade: Trade) -> SightingKey:
-    """The key of the input a trade becomes (as :func:`sighting_key` gives it)."""
-    return (trade.trade_id,) if trade.trade_id else (trade.kind, trade.tick, trade.amount, trade.qty)
+    """The key of the input a trade becomes."""
+    return sighting(trade.trade_id, trade.kind, trade.tick, trade.amount, trade.qty)
 
 
 def bet_sighting(bet: SidebetEvent) -> SightingKey:
-    """The key of the input a sidebet placement becomes."""
-    return ("sidebet", bet.start_tick, bet.bet, 0)
+    """The key of the input a sidebet placement becomes (no id: kind, start tick, stake)."""
+    return sighting(None, "sidebet", bet.start_tick, bet.bet, 0)
 
 
 def note_sighting(inputs: Iterable[Input], key: SightingKey, conn: int, seq: int) -> bool:

@@ -275,9 +275,14 @@ def replay_game(
     missed: list[Input] = []
     unexplained = 0
     # A finished game is checked against the leaderboard: trades no connection delivered are put back.
-    # by tick (connections lag differently, so rows arrive out of order); not the rug's (the liquidation)
-    rows = sorted((r for r in game.rows if game.rug is None or r[0] < game.rug[0]), key=lambda r: r[0])
-    for _ in range(MAX_MISSED_PER_GAME if game.final and rows else 0):
+    # Rows by tick (connections lag differently, so rows arrive out of order), not the rug's (liquidation).
+    rug_tick = game.rug[0] if game.rug is not None else None
+    rows = (
+        sorted((r for r in game.rows if rug_tick is None or r[0] < rug_tick), key=lambda r: r[0])
+        if game.final
+        else []
+    )
+    for _ in range(MAX_MISSED_PER_GAME if rows else 0):
         try:
             found = first_missed_trade(game.game_id, rows, result.timeline, price_at, time_at)
         except Unexplained as why:
