@@ -185,12 +185,14 @@ def test_500_games_with_every_fault() -> None:
     # the orders received: every one handled, the lost acks counted there too, and they agree with the fills
     trader = clients[-1]
     orders = server.truth.orders(TRADER.player_id)
-    assert server.truth.orders() == orders and 100 < len(orders) <= trader.orders_sent
+    assert server.truth.orders() == orders and 50 < len(orders) <= trader.orders_sent
     assert all(r.outcome in ("filled", "refused") for r in orders)
     assert faults["acks_lost"] == sum(r.ack_lost for r in orders)
     assert 0 < trader.order_acks <= len(orders) - faults["acks_lost"]
     fills = server.truth.player(TRADER.player_id).fills
-    assert sum(r.filled for r in orders) == sum(f["kind"] in ("buy", "sell") for f in fills) > 50
+    # how many orders reach an open game depends on how far the client lags the server at full speed: measured
+    # from 39 (CI, busy machine) to 694 fills, so the guard only asks that the agreement is not vacuous
+    assert sum(r.filled for r in orders) == sum(f["kind"] in ("buy", "sell") for f in fills) > 10
     assert trader.player_updates > 100
     # the faults showed on the wire: some ticks arrived twice, some out of order
     for c in clients:
