@@ -73,15 +73,19 @@ class Order:
         return f"{self.kind.value} {self.amount}"
 
 
+# enum members as globals: ``OrderKind.BUY`` is a class-attribute lookup (~100 ns on 3.11), a global ~10
+_BUY, _SELL, _SIDEBET = OrderKind.BUY, OrderKind.SELL, OrderKind.SIDEBET
+
+
 def execute_order(ledger: Ledger, order: Order, *, record: bool = True) -> Fill | None:
     """Execute ``order`` on ``ledger`` at its clock; raises the ledger's error (and changes nothing) if it
     cannot. With ``record`` false the ledger builds no :class:`Fill` (None is returned)."""
     kind = order.kind
-    if kind is OrderKind.BUY:
+    if kind is _BUY:
         return ledger.buy(order.amount, record=record)
-    if kind is OrderKind.SELL:
+    if kind is _SELL:
         return ledger.sell(order.fraction, record=record)
-    if kind is OrderKind.SIDEBET:
+    if kind is _SIDEBET:
         return ledger.place_sidebet(order.amount, record=record)
     return ledger.sell_qty(order.qty, record=record)
 
@@ -89,11 +93,11 @@ def execute_order(ledger: Ledger, order: Order, *, record: bool = True) -> Fill 
 def order_error(ledger: Ledger, order: Order) -> LedgerError | None:
     """The error the ledger would raise for ``order`` now, or None."""
     kind = order.kind
-    if kind is OrderKind.BUY:
+    if kind is _BUY:
         return ledger.buy_error(order.amount)
-    if kind is OrderKind.SELL:
+    if kind is _SELL:
         return ledger.sell_error(order.fraction)
-    if kind is OrderKind.SIDEBET:
+    if kind is _SIDEBET:
         return ledger.sidebet_error(order.amount)
     return ledger.sell_qty_error(order.qty)
 

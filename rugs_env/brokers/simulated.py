@@ -13,6 +13,7 @@ from __future__ import annotations
 from rugs_env.brokers.base import (
     Broker,
     Order,
+    OrderKind,
     OrderResult,
     OrderStatus,
     execute_order,
@@ -23,6 +24,7 @@ from rugs_env.game.ledger_errors import LedgerError
 from rugs_env.game.ledger_types import Fill
 
 _FILLED, _REJECTED = OrderStatus.FILLED, OrderStatus.REJECTED
+_BUY, _SELL = OrderKind.BUY, OrderKind.SELL  # globals: an enum class attribute costs ~100 ns a lookup
 
 
 class SimulatedBroker(Broker):
@@ -78,8 +80,14 @@ class SimulatedBroker(Broker):
         """:meth:`submit` without building an :class:`OrderResult` (the environments' hot path)."""
         if self.keep_fills:
             return self.submit(order).status is _FILLED
-        try:
-            execute_order(self._ledger, order, record=False)
+        kind = order.kind
+        try:  # execute_order's dispatch inline for the two common kinds (a call less per order)
+            if kind is _BUY:
+                self._ledger.buy(order.amount, record=False)
+            elif kind is _SELL:
+                self._ledger.sell(order.fraction, record=False)
+            else:
+                execute_order(self._ledger, order, record=False)
         except LedgerError:
             return False
         return True

@@ -17,7 +17,7 @@ observation is a precomputed row; masks come from a cache keyed by three counts 
 
 from __future__ import annotations
 
-from math import floor
+from math import floor, log
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -38,14 +38,16 @@ from rugs_env.envs.spec import (
     SIDEBET_WINDOW_TICKS,
     ActionTable,
     MaskCache,
-    log_ratio,
 )
 from rugs_env.game.ledger_math import SELL_REFLOOR_PASSES, sell_proceeds
-from rugs_env.game.ledger_types import Phase
+from rugs_env.game.ledger_types import AccountFields, Phase
 from rugs_env.game.money import to_nano
 
 NANO = 1e9
 NANO_INT = 10**9  # money.from_nano divides by the int, as here
+# the account columns (named: ``I_ACCOUNT + k`` would be a global lookup and an addition per write)
+_CASH, _VALUE, _IN_POSITION, _AVG_COST, _BET_ACTIVE, _BET_LEFT, _BET_STAKE = range(I_ACCOUNT, I_ACCOUNT + 7)
+_INLINE_SELL = SELL_REFLOOR_PASSES == 2  # the inlined sell rounding below assumes two re-floors
 
 
 class RugsEnvBase(gym.Env[np.ndarray, np.int64]):
@@ -86,6 +88,7 @@ class RugsEnvBase(gym.Env[np.ndarray, np.int64]):
         self._nw = self.initial_cash
         self._done = True
         self._labels: np.ndarray | None = None
+        self._fields = self.broker.account.fields
         self.demo_player: str | None = None
         self.invalid_actions = 0
         self.history: list[tuple[int, int, float]] = []  # (tick, action, price) of executed orders (render)
@@ -115,6 +118,9 @@ class RugsEnvBase(gym.Env[np.ndarray, np.int64]):
         self._end = end
         self.broker.reset(self.initial_cash)
         self.broker.open_game(self.game_id)
+        # the ledger's live fields, read by every step's observation; the ledger replaces them only in
+        # reset / open_game (just above), else it changes them in place
+        self._fields = self.broker.account.fields
         self._t = -1
         self._nw = self.initial_cash
         self._done = False
@@ -156,26 +162,28 @@ class RugsEnvBase(gym.Env[np.ndarray, np.int64]):
                 truncated = True
         else:
             broker.advance(t, price)
-        obs = self._observe(self._feats[t], price)
+        obs = self._observe(self._feats[t], price, self._fields)
         if terminated:
             obs[I_RUGGED] = 1.0
         nw = self._nw_now
         reward = (nw - self._nw) / NANO
         self._nw = nw
+        # info keys in a fixed order: action_mask, tick, [invalid_action], then human_action or pnl
         if self._done:
-            mask = self._masks.get((0, 0, 0))
-        elif price < HUGE_PRICE:  # active: the key from the fields _observe just read (as action_masks)
-            key = self._masks.active_key(self._obs_cash, self._obs_qty, self._obs_bet is not None)
-            mask = self._masks.get(key)
-        else:
-            mask = self.action_masks()
-        info: dict[str, Any] = {"action_mask": mask, "tick": t}
-        if invalid:
-            info["invalid_action"] = True
-        if self._labels is not None and not self._done:
-            info["human_action"] = int(self._labels[t + 1])
-        if self._done:
+            info: dict[str, Any] = {"action_mask": self._masks.get((0, 0, 0)), "tick": t}
+            if invalid:
+                info["invalid_action"] = True
             info["pnl"] = (nw - self.initial_cash) / NANO
+        else:
+            if price < HUGE_PRICE:  # active: the mask from the fields _observe just read (as action_masks)
+                mask = self._masks.active(self._obs_cash, self._obs_qty, self._obs_bet is not None)
+            else:
+                mask = self.action_masks()
+            info = {"action_mask": mask, "tick": t}
+            if invalid:
+                info["invalid_action"] = True
+            if self._labels is not None:
+                info["human_action"] = int(self._labels[t + 1])
         return obs, reward, terminated, truncated, info
 
     def action_masks(self) -> np.ndarray:
@@ -204,34 +212,41 @@ class RugsEnvBase(gym.Env[np.ndarray, np.int64]):
         return _render.rgb_chart(self)
 
     # -- internals ----------------------------------------------------------------------------------------
-    def _observe(self, row: np.ndarray, price: float) -> np.ndarray:
-        """The observation: a copy of the tick's row (market part) with the account filled in."""
-        ledger = self.broker.account
+    def _observe(self, row: np.ndarray, price: float, fields: AccountFields | None = None) -> np.ndarray:
+        """The observation: a copy of the tick's row (market part) with the account filled in.
+
+        ``fields``: the broker's ledger's (``broker.account.fields``), when the caller has them at hand.
+        """
+        # plain attribute reads of the fields: a ledger property costs ~70 ns a read
+        a = self.broker.account.fields if fields is None else fields
         scale = self._cash_scale
-        cash = self._obs_cash = ledger.cash
-        qty = self._obs_qty = ledger.position_qty
-        bet = self._obs_bet = ledger.sidebet
+        cash = self._obs_cash = a.cash
+        qty = self._obs_qty = a.position_qty
+        bet = self._obs_bet = a.sidebet
         obs = row.copy()  # the account columns of a row are zeros: only what is not zero is written
-        obs[I_ACCOUNT] = cash * scale
+        obs[_CASH] = cash * scale
         worth = cash
         if qty:
             # ledger_math.sell_proceeds inline (the same double operations; odd values take the call):
             # floor9(qty / 1e9 * price), re-floored twice; the tests check it against the ledger's net worth.
             v = qty / NANO_INT * price
-            if v < 1e290 and SELL_REFLOOR_PASSES == 2:
+            if v < 1e290 and _INLINE_SELL:
                 value = floor(floor(floor(v * 1e9) / NANO_INT * 1e9) / NANO_INT * 1e9)
             else:
                 value = sell_proceeds(qty, price)
             worth += value
-            obs[I_ACCOUNT + 1] = value * scale
-            obs[I_ACCOUNT + 2] = 1.0
-            obs[I_ACCOUNT + 3] = log_ratio(price, ledger.avg_price)
+            obs[_VALUE] = value * scale
+            obs[_IN_POSITION] = 1.0
+            avg = a.avg_price
+            if not (price <= 0.0 or avg <= 0.0):  # spec.log_ratio inline; else 0, the row's value
+                r = log(price / avg)
+                obs[_AVG_COST] = -30.0 if r < -30.0 else (30.0 if r > 30.0 else r)
         if bet is not None:
-            left = bet.end_tick - (self._t if self._t > 0 else 0)
+            left = bet.start_tick + SIDEBET_WINDOW_TICKS - (self._t if self._t > 0 else 0)  # end_tick inline
             worth += bet.stake
-            obs[I_ACCOUNT + 4] = 1.0
-            obs[I_ACCOUNT + 5] = (left if left > 0 else 0) / SIDEBET_WINDOW_TICKS
-            obs[I_ACCOUNT + 6] = bet.stake * scale
+            obs[_BET_ACTIVE] = 1.0
+            obs[_BET_LEFT] = (left if left > 0 else 0) / SIDEBET_WINDOW_TICKS
+            obs[_BET_STAKE] = bet.stake * scale
         self._nw_now = worth  # net worth: cash + position value + open stake
         return obs
 

@@ -259,6 +259,10 @@ class MaskCache:
         self._bet_ok = [a for a in self.bets if min_bet <= a <= max_bet]
         # smallest position each fraction can sell from, ascending (fractions descending)
         self._sell_min_qty = sorted(1 if n >= d else -(-d // n) for n, d in self.fraction_ratios)
+        # the same masks by a flat index of the three counts, for ``active`` (a list index is cheaper than
+        # building and hashing a tuple key)
+        self._n_sell, self._n_bet = len(self._sell_min_qty) + 1, len(self._bet_ok) + 1
+        self._flat: list[np.ndarray | None] = [None] * ((len(self._buy_ok) + 1) * self._n_sell * self._n_bet)
 
     def get(self, key: tuple[int, int, int]) -> np.ndarray:
         """A fresh copy of the mask for ``key`` (Gymnasium: every step's info is the caller's own data)."""
@@ -292,6 +296,20 @@ class MaskCache:
             n_bet = 0 if sidebet_open else bisect_right(self._bet_ok, cash)
             return (bisect_right(self._buy_ok, cash), 0, n_bet)
         return self.active_key(cash, position_qty, sidebet_open)
+
+    def active(self, cash: int, position_qty: int, sidebet_open: bool) -> np.ndarray:
+        """``get(active_key(...))``, computed in one call (the environments' step)."""
+        n_buy = bisect_right(self._buy_ok, cash)
+        n_sell = bisect_right(self._sell_min_qty, position_qty) if position_qty else 0
+        n_bet = 0 if sidebet_open else bisect_right(self._bet_ok, cash)
+        i = (n_buy * self._n_sell + n_sell) * self._n_bet + n_bet
+        mask = self._flat[i]
+        if mask is None:
+            key = (n_buy, n_sell, n_bet)
+            mask = self._flat[i] = self._masks.get(key)
+            if mask is None:
+                mask = self._flat[i] = self._masks[key] = self._build(key)
+        return mask.copy()
 
     def active_key(self, cash: int, position_qty: int, sidebet_open: bool) -> tuple[int, int, int]:
         """:meth:`key` in the active phase (the hot path)."""

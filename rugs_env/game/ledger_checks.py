@@ -2,15 +2,27 @@
 
 Bad input never crashes with a TypeError/ValueError/OverflowError: it raises the matching
 :class:`~rugs_env.game.ledger_errors.LedgerError`. Integer-like numpy scalars are accepted for lamports,
-nano-tokens and ticks; booleans never are.
+nano-tokens and ticks; booleans never are. Also the stake limits of buys and sidebets (:func:`check_stake`)
+and :func:`error_of`, the error a planned order would raise (the ledger's ``*_error`` probes).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 
-from rugs_env.game.ledger_errors import InvalidAmount, InvalidGameId, InvalidPrice, InvalidTick
+from rugs_env.game.ledger_errors import (
+    AboveMaximum,
+    BelowMinimum,
+    InsufficientCash,
+    InvalidAmount,
+    InvalidGameId,
+    InvalidPrice,
+    InvalidTick,
+    LedgerError,
+)
+from rugs_env.game.money import from_nano
 
 
 def _describe(value: object) -> str:
@@ -78,4 +90,32 @@ def check_game_id(value: object) -> str:
     return value
 
 
-__all__ = ["check_fraction", "check_game_id", "check_lamports", "check_price", "check_tick"]
+def check_stake(amount: int, min_bet: int, max_bet: int, cash: int, what: str) -> None:
+    """A buy's or sidebet's ``amount`` lamports within ``[min_bet, max_bet]`` and the cash; else the error."""
+    sol = from_nano(amount)
+    if amount < min_bet:
+        raise BelowMinimum(f"{what} of {sol} SOL is below the minimum {from_nano(min_bet)}")
+    if amount > max_bet:
+        raise AboveMaximum(f"{what} of {sol} SOL is above the maximum {from_nano(max_bet)}")
+    if amount > cash:
+        raise InsufficientCash(f"{what} of {sol} SOL exceeds the cash {from_nano(cash)}")
+
+
+def error_of(plan: Callable[[], object]) -> LedgerError | None:
+    """The LedgerError ``plan()`` raises, or None (the ledger's ``*_error`` checks for action masks)."""
+    try:
+        plan()
+    except LedgerError as err:
+        return err
+    return None
+
+
+__all__ = [
+    "check_fraction",
+    "check_game_id",
+    "check_lamports",
+    "check_price",
+    "check_stake",
+    "check_tick",
+    "error_of",
+]
