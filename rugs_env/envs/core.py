@@ -17,6 +17,7 @@ observation is a precomputed row; masks come from a cache keyed by three counts 
 
 from __future__ import annotations
 
+import struct
 from math import floor, log
 from typing import Any, ClassVar
 
@@ -45,8 +46,11 @@ from rugs_env.game.money import to_nano
 
 NANO = 1e9
 NANO_INT = 10**9  # money.from_nano divides by the int, as here
-# the account columns (named: ``I_ACCOUNT + k`` would be a global lookup and an addition per write)
-_CASH, _VALUE, _IN_POSITION, _AVG_COST, _BET_ACTIVE, _BET_LEFT, _BET_STAKE = range(I_ACCOUNT, I_ACCOUNT + 7)
+# the account columns, the last seven of an observation, written by one struct.pack_into (native float32,
+# like the array): one call instead of up to seven numpy item writes (~150 ns a step less)
+_CASH = I_ACCOUNT
+_ACCOUNT_OFFSET = I_ACCOUNT * np.dtype(np.float32).itemsize
+_pack_account = struct.Struct(f"={OBS_SIZE - I_ACCOUNT}f").pack_into
 _INLINE_SELL = SELL_REFLOOR_PASSES == 2  # the inlined sell rounding below assumes two re-floors
 
 
@@ -110,7 +114,8 @@ class RugsEnvBase(gym.Env[np.ndarray, np.int64]):
         super().reset(seed=seed)
         options = options or {}
         self.game_id, prices, feats, is_rug = self._next_game(options)
-        self._prices, self._feats = prices, feats
+        # float32 C rows, as _observe's struct write needs (the very same array when they already are)
+        self._prices, self._feats = prices, np.ascontiguousarray(feats, dtype=np.float32)
         end = len(prices) - 1
         self._end_is_rug = is_rug
         if self.max_ticks is not None and self.max_ticks < end:
@@ -175,8 +180,9 @@ class RugsEnvBase(gym.Env[np.ndarray, np.int64]):
                 info["invalid_action"] = True
             info["pnl"] = (nw - self.initial_cash) / NANO
         else:
-            if price < HUGE_PRICE:  # active: the mask from the fields _observe just read (as action_masks)
-                mask = self._masks.active(self._obs_cash, self._obs_qty, self._obs_bet is not None)
+            if price < HUGE_PRICE:  # active: the mask from the account's fields (as action_masks)
+                f = self._fields
+                mask = self._masks.active(f.cash, f.position_qty, f.sidebet is not None)
             else:
                 mask = self.action_masks()
             info = {"action_mask": mask, "tick": t}
@@ -220,12 +226,14 @@ class RugsEnvBase(gym.Env[np.ndarray, np.int64]):
         # plain attribute reads of the fields: a ledger property costs ~70 ns a read
         a = self.broker.account.fields if fields is None else fields
         scale = self._cash_scale
-        cash = self._obs_cash = a.cash
-        qty = self._obs_qty = a.position_qty
-        bet = self._obs_bet = a.sidebet
-        obs = row.copy()  # the account columns of a row are zeros: only what is not zero is written
-        obs[_CASH] = cash * scale
+        cash, qty, bet = a.cash, a.position_qty, a.sidebet
+        obs = row.copy()  # the account columns of a row are zeros
         worth = cash
+        if not qty and bet is None:  # flat, no bet: the cash is the one account value not zero
+            obs[_CASH] = cash * scale
+            self._nw_now = worth
+            return obs
+        value_f = held_f = cost_f = bet_f = left_f = stake_f = 0.0  # the account columns, as floats
         if qty:
             # ledger_math.sell_proceeds inline (the same double operations; odd values take the call):
             # floor9(qty / 1e9 * price), re-floored twice; the tests check it against the ledger's net worth.
@@ -235,18 +243,22 @@ class RugsEnvBase(gym.Env[np.ndarray, np.int64]):
             else:
                 value = sell_proceeds(qty, price)
             worth += value
-            obs[_VALUE] = value * scale
-            obs[_IN_POSITION] = 1.0
+            value_f, held_f = value * scale, 1.0
             avg = a.avg_price
-            if not (price <= 0.0 or avg <= 0.0):  # spec.log_ratio inline; else 0, the row's value
+            if not (price <= 0.0 or avg <= 0.0):  # spec.log_ratio inline (0 otherwise)
                 r = log(price / avg)
-                obs[_AVG_COST] = -30.0 if r < -30.0 else (30.0 if r > 30.0 else r)
+                cost_f = -30.0 if r < -30.0 else (30.0 if r > 30.0 else r)
         if bet is not None:
             left = bet.start_tick + SIDEBET_WINDOW_TICKS - (self._t if self._t > 0 else 0)  # end_tick inline
-            worth += bet.stake
-            obs[_BET_ACTIVE] = 1.0
-            obs[_BET_LEFT] = (left if left > 0 else 0) / SIDEBET_WINDOW_TICKS
-            obs[_BET_STAKE] = bet.stake * scale
+            stake = bet.stake
+            worth += stake
+            bet_f, stake_f = 1.0, stake * scale
+            left_f = (left if left > 0 else 0) / SIDEBET_WINDOW_TICKS
+        cash_f = cash * scale
+        try:  # the seven account columns in one write: float32 rounding as numpy's (the same C cast)
+            _pack_account(obs, _ACCOUNT_OFFSET, cash_f, value_f, held_f, cost_f, bet_f, left_f, stake_f)
+        except OverflowError:  # beyond float32: numpy's cast gives inf (and warns), as it always did
+            obs[_CASH:] = (cash_f, value_f, held_f, cost_f, bet_f, left_f, stake_f)
         self._nw_now = worth  # net worth: cash + position value + open stake
         return obs
 

@@ -43,7 +43,8 @@ record is most of an order's cost, and a training loop that keeps no fills need 
 Reading the account (all integers; ``price=None`` means the clock's price):
 
 * properties ``cash, phase, game_id, tick, price, position_qty, cost_basis, avg_price, avg_cost,
-  realised_pnl, total_invested, sidebet_pnl, sidebet, min_bet, max_bet``.
+  realised_pnl, total_invested, sidebet_pnl, sidebet, min_bet, max_bet``; ``fields``, the same figures as
+  the live AccountFields (read only: one property for hot read paths such as the environments' step).
 * ``regular_pnl(price)`` = realised + ``trunc(qty * price - cost_basis)``; ``pnl(price)`` = regular +
   sidebet PnL (the server's mark-to-market figures).
 * ``position_value(price)``: lamports a full sale would get now (the sell rounding).
@@ -103,7 +104,6 @@ from rugs_env.game.ledger_math import (
     SELL_REFLOOR_PASSES,
     blend_avg_price,
     buy_qty,
-    cost_of_sold,
     fraction_qty,
     sell_proceeds,
 )
@@ -306,8 +306,9 @@ class Ledger(LedgerView):
         self, qty: int, proceeds: int, tick: int, price: float, kind: FillKind, record: bool = True
     ) -> Fill | None:
         a = self._a
-        cost = cost_of_sold(a.cost_basis, a.position_qty, qty)
-        rest = a.position_qty - qty
+        held, basis = a.position_qty, a.cost_basis  # cost_of_sold inline: pro rata half up, all when closing
+        cost = basis if qty >= held else (2 * basis * qty + held) // (2 * held)
+        rest = held - qty
         a.cash += proceeds
         a.position_qty = rest
         a.cost_basis -= cost
