@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from recorder.files import (
     RecordingFormatError,
     RecordingsLayout,
     atomic_write_bytes,
+    atomic_write_chunks,
     build_index,
     cleanup_temp_files,
     is_temp_file,
@@ -40,6 +42,26 @@ def test_atomic_write_replaces_and_leaves_nothing_behind(tmp_path, monkeypatch):
     os.umask(umask)
     # permissions like an ordinary new file (mkstemp would give 0600)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+
+
+def test_chunked_write_replaces_only_what_differs(tmp_path):
+    target = tmp_path / "index.json"
+    assert atomic_write_chunks(target, [b"ab", b"cd\n"])  # a new file
+    stamp = os.stat(target)
+    assert not atomic_write_chunks(target, [b"a", b"bcd", b"\n"])  # the same bytes, cut elsewhere: kept
+    assert os.stat(target).st_ino == stamp.st_ino and os.stat(target).st_mtime_ns == stamp.st_mtime_ns
+    for chunks in ([b"abcd"], [b"abcd\n", b"x"], [b"abXd\n"], []):  # shorter, longer, changed, empty
+        assert atomic_write_chunks(target, chunks)
+        assert target.read_bytes() == b"".join(chunks)
+    assert [p.name for p in tmp_path.iterdir()] == ["index.json"]  # no temporary file left
+
+    def failing() -> Iterator[bytes]:
+        yield b"half"
+        raise RuntimeError("the producer failed")
+
+    with pytest.raises(RuntimeError):
+        atomic_write_chunks(target, failing())
+    assert target.read_bytes() == b"" and [p.name for p in tmp_path.iterdir()] == ["index.json"]
 
 
 def test_failure_before_rename_keeps_the_old_file(tmp_path, monkeypatch):

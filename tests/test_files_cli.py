@@ -85,9 +85,9 @@ def test_console_script(root):
 def test_unwritable_index_is_a_clean_error(root, capsys, monkeypatch):
     import recorder.files.index as index_module
 
-    def refuse(path, data, **options):
+    def refuse(path, chunks):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(index_module, "atomic_write_bytes", refuse)
+    monkeypatch.setattr(index_module, "atomic_write_chunks", refuse)
     assert main(["index", str(root)]) == 1
     assert "cannot write the index of" in capsys.readouterr().err

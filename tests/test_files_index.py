@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from test_files_common import real_games, real_sessions, small_game, write_tree
@@ -90,6 +90,21 @@ def test_corrupt_files_are_reported_and_excluded(tree):
     assert [e.file for e in index.excluded] == [f"games/{victim.name}", f"sessions/{bad_session.name}"]
     assert index.excluded[1].error.startswith("actions[0].action: ")
     assert not index_status(day).stale  # excluded files are accounted for
+
+
+def test_a_busy_day_s_index_is_streamed_with_the_same_bytes(tmp_path):
+    # 600 games: the index is written in several pieces, with the same bytes as the model gives
+    layout = RecordingsLayout(tmp_path)
+    start = datetime(2025, 12, 12, 0, 0, tzinfo=UTC)
+    for i in range(600):
+        layout.write_game(small_game(f"20251212-{i:016x}", start=start + timedelta(seconds=97 * i)))
+    day = layout.days()[0]
+    (layout.game_files(day)[7]).write_bytes(b"{")  # and an excluded file
+    report = rebuild_index(day)
+    data = (day / "index.json").read_bytes()
+    assert report.written and report.games == 599 and len(data) > 3 * (1 << 16)
+    assert data == build_index(day)[0].to_json_bytes()
+    assert not rebuild_index(day).written  # unchanged: not rewritten
 
 
 def test_misplaced_and_duplicate_files_are_reported(tree):

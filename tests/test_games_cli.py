@@ -109,10 +109,10 @@ def test_stale_index_is_rebuilt(root, capsys):
 def test_read_only_folder_rebuilds_in_memory(root, capsys, monkeypatch):
     import recorder.files.index as index_module
 
-    def refuse(path, data):
+    def refuse(path, chunks):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(index_module, "atomic_write_bytes", refuse)
+    monkeypatch.setattr(index_module, "atomic_write_chunks", refuse)
     assert len(games_json(capsys, str(root))) == 13
     assert not (root / "2025-12-12" / "index.json").exists()
 

@@ -8,26 +8,33 @@ the folder by names and sizes only (no file is read), so a reader can tell wheth
 :func:`load_index` returns an up-to-date index, rebuilding a stale one.
 
 A writer that has just written files knows their entries without reading them back: it passes them as
-``known`` (:class:`KnownFile`: the entry and the file's stamp right after the write). A known entry is used
-only while the file still has that stamp (same inode, size, modification and change times): any other
-change, by anyone, and the file is read and checked like the others. The index is the same either way.
+``known``, keyed by the file's path as a string (:class:`KnownFile`: the entry and the file's stamp right
+after the write). A known entry is used only while the file still has that stamp (same inode, size,
+modification and change times): any other change, by anyone, and the file is read and checked like the
+others. The index is the same either way.
+
+Memory stays flat however busy the day: a known entry is kept already encoded (a few hundred bytes, where a
+model of it took four times that), and :func:`rebuild_index` streams the index to disk entry by entry,
+comparing it with the old one as it goes, instead of building the whole document (megabytes for a day of
+thousands of games) twice over.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from recorder.files.errors import RecordingFormatError, UnsafePathError
-from recorder.files.fields import parse_day
+from recorder.files.fields import format_day, parse_day
 from recorder.files.game import GameRecording
 from recorder.files.index_model import DailyIndex, ExcludedFile, IndexGameEntry, IndexSessionEntry
 from recorder.files.jsonio import (
     FileStamp,
-    atomic_write_bytes,
-    dumps_document,
+    atomic_write_chunks,
+    dumps_at,
     file_stamp,
+    loads_document,
     read_document,
 )
 from recorder.files.layout import INDEX_NAME, RecordingsLayout, is_day_dir
@@ -45,10 +52,27 @@ class FileProblem:
 
 @dataclass(frozen=True, slots=True)
 class KnownFile:
-    """A file's index entry known by its writer, valid while the file has ``stamp`` (module docstring)."""
+    """A file's index entry known by its writer, valid while the file has ``stamp`` (module docstring):
+    ``text`` is the entry as ``index.json`` holds it (:func:`entry_text`), ``game_id`` is set for a game."""
 
     stamp: FileStamp
-    entry: IndexGameEntry | IndexSessionEntry
+    file: str  # relative to the day folder
+    text: str
+    game_id: str | None = None
+
+    @property
+    def entry(self) -> IndexGameEntry | IndexSessionEntry:
+        """The entry as a model (parsed again: only the read-only :func:`build_index` needs it)."""
+        kind = IndexGameEntry if self.game_id is not None else IndexSessionEntry
+        return kind.from_file_dict(loads_document(self.text.encode("ascii")))
+
+
+ENTRY_DEPTH = 2  # an entry's depth in index.json: {"games": [entry, ...]}
+
+
+def entry_text(entry: IndexGameEntry | IndexSessionEntry | ExcludedFile) -> str:
+    """An entry encoded as it appears in ``index.json``."""
+    return dumps_at(entry.to_file_dict(), ENTRY_DEPTH)
 
 
 @dataclass
@@ -181,96 +205,138 @@ def known_file(path: Path, stamp: FileStamp, doc: GameRecording | SessionRecordi
     """What a writer remembers of the file it has just written at ``path`` (``day/games/...``)."""
     file = path.relative_to(path.parent.parent).as_posix()
     if isinstance(doc, GameRecording):
-        return KnownFile(stamp, game_entry(doc, file, stamp[2]))
-    return KnownFile(stamp, session_entry(doc, file, stamp[2]))
+        return KnownFile(stamp, file, entry_text(game_entry(doc, file, stamp[2])), doc.meta.game_id)
+    return KnownFile(stamp, file, entry_text(session_entry(doc, file, stamp[2])))
 
 
-def _known_entry(known: Mapping[Path, KnownFile] | None, path: Path, file: str, kind: type) -> object:
+Known = Mapping[str, KnownFile]
+Item = tuple[str | IndexGameEntry | IndexSessionEntry, str | None]  # (known text or new entry, game id)
+
+
+def _known_hit(known: Known | None, path: Path, file: str, game: bool) -> KnownFile | None:
     """The known entry of ``path`` if the file is still the one its writer wrote, else None."""
-    hit = known.get(path) if known else None
-    if hit is None or not isinstance(hit.entry, kind) or hit.entry.file != file:
+    hit = known.get(str(path)) if known else None
+    if hit is None or hit.file != file or (hit.game_id is not None) != game:
         return None
-    return hit.entry if file_stamp(path) == hit.stamp else None
+    return hit if file_stamp(path) == hit.stamp else None
 
 
-def build_index(
-    day_dir: Path | str, known: Mapping[Path, KnownFile] | None = None
-) -> tuple[DailyIndex, list[FileProblem]]:
+@dataclass
+class _Scan:
+    """A day folder's files, each as its entry (known text, or a model read now) or as excluded."""
+
+    games: list[Item] = field(default_factory=list)
+    sessions: list[Item] = field(default_factory=list)
+    excluded: list[ExcludedFile] = field(default_factory=list)
+    problems: list[FileProblem] = field(default_factory=list)
+
+    def exclude(self, day_dir: Path, path: Path, exc: Exception) -> None:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0
+        error = str(exc) if isinstance(exc, RecordingFormatError) else f"{path}: {exc}"
+        self.problems.append(FileProblem(path, error))
+        self.excluded.append(ExcludedFile(file=_rel(day_dir, path), size=size, error=_short_error(exc)))
+
+
+def _scan(day_dir: Path, layout: RecordingsLayout, known: Known | None) -> _Scan:
+    scan = _Scan()
+    seen_games: dict[str, str] = {}
+    for path in layout.game_files(day_dir):
+        file = _rel(day_dir, path)
+        try:
+            hit = _known_hit(known, path, file, game=True)
+            if hit is not None:
+                item: Item = (hit.text, hit.game_id)
+            else:
+                data, game = read_checked(layout, path, GameRecording)
+                assert isinstance(game, GameRecording)
+                item = (game_entry(game, file, len(data)), game.meta.game_id)
+            game_id = item[1]
+            assert game_id is not None
+            if game_id in seen_games:
+                raise UnsafePathError(f"duplicate of game {game_id} in {seen_games[game_id]}")
+        except (RecordingFormatError, UnsafePathError, OSError) as exc:
+            scan.exclude(day_dir, path, exc)
+            continue
+        seen_games[game_id] = file
+        scan.games.append(item)
+    for path in layout.session_files(day_dir):
+        file = _rel(day_dir, path)
+        try:
+            hit = _known_hit(known, path, file, game=False)
+            if hit is not None:
+                item = (hit.text, None)
+            else:
+                data, session = read_checked(layout, path, SessionRecording)
+                assert isinstance(session, SessionRecording)
+                item = (session_entry(session, file, len(data)), None)
+        except (RecordingFormatError, UnsafePathError, OSError) as exc:
+            scan.exclude(day_dir, path, exc)
+            continue
+        scan.sessions.append(item)
+    return scan
+
+
+def build_index(day_dir: Path | str, known: Known | None = None) -> tuple[DailyIndex, list[FileProblem]]:
     """The index of a day folder as the files say it should be, and the files that could not be indexed.
 
     Nothing is written. ``known``: entries of files their writer has just written (module docstring).
     Raises ``ValueError`` if ``day_dir`` is not named ``YYYY-MM-DD``.
     """
     day_dir, layout = _day_of(Path(day_dir))
-    problems: list[FileProblem] = []
-    excluded: list[ExcludedFile] = []
+    scan = _scan(day_dir, layout, known)
 
-    def exclude(path: Path, exc: Exception) -> None:
-        try:
-            size = path.stat().st_size
-        except OSError:
-            size = 0
-        problems.append(
-            FileProblem(path, str(exc) if isinstance(exc, RecordingFormatError) else f"{path}: {exc}")
-        )
-        excluded.append(ExcludedFile(file=_rel(day_dir, path), size=size, error=_short_error(exc)))
-
-    games: list[IndexGameEntry] = []
-    seen_games: dict[str, str] = {}
-    for path in layout.game_files(day_dir):
-        file = _rel(day_dir, path)
-        try:
-            entry = _known_entry(known, path, file, IndexGameEntry)
-            if entry is None:
-                data, game = read_checked(layout, path, GameRecording)
-                assert isinstance(game, GameRecording)
-                entry = game_entry(game, file, len(data))
-            assert isinstance(entry, IndexGameEntry)
-            if entry.game_id in seen_games:
-                raise UnsafePathError(f"duplicate of game {entry.game_id} in {seen_games[entry.game_id]}")
-        except (RecordingFormatError, UnsafePathError, OSError) as exc:
-            exclude(path, exc)
-            continue
-        seen_games[entry.game_id] = file
-        games.append(entry)
-
-    sessions: list[IndexSessionEntry] = []
-    for path in layout.session_files(day_dir):
-        file = _rel(day_dir, path)
-        try:
-            entry = _known_entry(known, path, file, IndexSessionEntry)
-            if entry is None:
-                data, session = read_checked(layout, path, SessionRecording)
-                assert isinstance(session, SessionRecording)
-                entry = session_entry(session, file, len(data))
-        except (RecordingFormatError, UnsafePathError, OSError) as exc:
-            exclude(path, exc)
-            continue
-        assert isinstance(entry, IndexSessionEntry)
-        sessions.append(entry)
+    def model(item: Item, kind: type[IndexGameEntry] | type[IndexSessionEntry]) -> object:
+        value = item[0]
+        return kind.from_file_dict(loads_document(value.encode("ascii"))) if isinstance(value, str) else value
 
     index = DailyIndex(
         date=parse_day(day_dir.name),
-        games=tuple(games),
-        sessions=tuple(sessions),
-        excluded=tuple(excluded) or None,
+        games=tuple(model(i, IndexGameEntry) for i in scan.games),
+        sessions=tuple(model(i, IndexSessionEntry) for i in scan.sessions),
+        excluded=tuple(scan.excluded) or None,
     )
-    return index, problems
+    return index, scan.problems
 
 
-def rebuild_index(day_dir: Path | str, known: Mapping[Path, KnownFile] | None = None) -> DayReport:
-    """Rebuild ``day_dir/index.json`` from the files (see the module docstring; ``known`` as there)."""
-    day_dir = Path(day_dir)
-    index, problems = build_index(day_dir, known)
-    data = dumps_document(index.to_file_dict())
-    path = day_dir / INDEX_NAME
-    try:
-        current = path.read_bytes()
-    except OSError:
-        current = None
-    if current != data:
-        atomic_write_bytes(path, data)
-    return DayReport(day_dir, len(index.games), len(index.sessions), problems, written=current != data)
+def rebuild_index(day_dir: Path | str, known: Known | None = None) -> DayReport:
+    """Rebuild ``day_dir/index.json`` from the files (see the module docstring; ``known`` as there).
+
+    The bytes are those of ``DailyIndex(...).to_json_bytes()``, written without building the document."""
+    day_dir, layout = _day_of(Path(day_dir))
+    scan = _scan(day_dir, layout, known)
+
+    def texts(items: list[Item]) -> Iterator[str]:
+        return (value if isinstance(value, str) else entry_text(value) for value, _ in items)
+
+    groups = [("games", texts(scan.games)), ("sessions", texts(scan.sessions))]
+    if scan.excluded:
+        groups.append(("excluded", (entry_text(e) for e in scan.excluded)))
+    date = format_day(parse_day(day_dir.name))
+    written = atomic_write_chunks(day_dir / INDEX_NAME, _index_chunks(date, groups))
+    return DayReport(day_dir, len(scan.games), len(scan.sessions), scan.problems, written=written)
+
+
+def _index_chunks(date: str, groups: list[tuple[str, Iterator[str]]]) -> Iterator[bytes]:
+    """``index.json`` as :func:`recorder.files.jsonio.dumps_document` writes it, in pieces of ~64 KB."""
+    pending: list[str] = ['{\n  "date": ', dumps_at(date, 1)]
+    size = 0
+    for key, entries in groups:
+        pending.append(f',\n  "{key}": [')
+        first = True
+        for text in entries:
+            pending.append("\n    " if first else ",\n    ")
+            pending.append(text)
+            first = False
+            size += len(text)
+            if size >= 1 << 16:
+                yield "".join(pending).encode("ascii")
+                pending, size = [], 0
+        pending.append("]" if first else "\n  ]")
+    pending.append("\n}\n")
+    yield "".join(pending).encode("ascii")
 
 
 def rebuild_all(root: Path | str) -> RebuildReport:

@@ -23,8 +23,9 @@ import math
 import os
 import secrets
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from recorder.files.errors import RecordingFormatError
 
@@ -101,6 +102,15 @@ def dumps_document(doc: Any) -> bytes:
     except (_Unusual, RecursionError):
         text = json.dumps(doc, indent=2, ensure_ascii=True, allow_nan=False)
     return (text + "\n").encode("ascii")
+
+
+def dumps_at(value: Any, depth: int) -> str:
+    """``value`` as :func:`dumps_document` writes it when it sits ``depth`` levels deep in a document (no
+    trailing newline), so that a writer can keep parts of a document encoded and join them later."""
+    try:
+        return _encode(value, "\n" + "  " * depth)
+    except _Unusual:
+        raise ValueError(f"not a plain JSON value: {type(value).__name__}") from None
 
 
 class _Unusual(Exception):
@@ -202,14 +212,7 @@ def atomic_write_bytes(path: Path | str, data: bytes, *, sync_dir: bool = True) 
     """
     path = Path(path)
     directory = path.parent
-    while True:
-        tmp = directory / f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
-        try:
-            # 0o666 minus the umask, like an ordinary new file (mkstemp would make it owner-only).
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-            break
-        except FileExistsError:  # pragma: no cover - 48 random bits
-            continue
+    tmp, fd = _create_temp(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -225,6 +228,51 @@ def atomic_write_bytes(path: Path | str, data: bytes, *, sync_dir: bool = True) 
         fsync_dir(directory)
     stamp = file_stamp(path)
     return stamp if stamp is not None and stamp[:3] == (st.st_dev, st.st_ino, len(data)) else None
+
+
+def _create_temp(path: Path) -> tuple[Path, int]:
+    """A new temporary file beside ``path`` (module docstring), open for writing."""
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
+        try:
+            # 0o666 minus the umask, like an ordinary new file (mkstemp would make it owner-only).
+            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileExistsError:  # pragma: no cover - 48 random bits
+            continue
+
+
+def atomic_write_chunks(path: Path | str, chunks: Iterable[bytes]) -> bool:
+    """Replace ``path`` atomically and durably with the concatenated ``chunks``, unless it already holds
+    exactly those bytes; returns whether it was replaced. Written and compared piece by piece, so that a
+    large document (a busy day's index) is never whole in memory."""
+    path = Path(path)
+    tmp, fd = _create_temp(path)
+    try:
+        with os.fdopen(fd, "wb") as out, contextlib.ExitStack() as stack:
+            try:
+                old: BinaryIO | None = stack.enter_context(open(path, "rb"))
+            except OSError:
+                old = None
+            same = old is not None
+            for chunk in chunks:
+                out.write(chunk)
+                if same and old is not None and old.read(len(chunk)) != chunk:
+                    same = False
+            if same and old is not None and old.read(1):
+                same = False
+            if not same:
+                out.flush()
+                os.fsync(out.fileno())
+        if same:
+            os.unlink(tmp)
+            return False
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+    return True
 
 
 def write_document(path: Path | str, doc: Any) -> bytes:
