@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -55,7 +56,10 @@ from recorder.files import (
 from recorder.game_finder import GameFinder, StoredGame, rank_of
 
 log = logging.getLogger(__name__)
-KEEP_KNOWN = 4096  # index entries of written files kept (under 2 KB each; a real day has ~1,200 games)
+# Index entries of written files kept (~750 bytes each): more than a day can hold (86,400 s over a game
+# cycle of at least ~20 s, cooldown included, is 4,320 games; a real day has ~1,200), so that no rebuild of
+# the day being recorded ever reads a game file back.
+KEEP_KNOWN = 5000
 __all__ = ["RecordingSink", "StoredGame", "rank_of"]
 
 
@@ -76,8 +80,9 @@ class RecordingSink:
         self.keep_known = keep_known
         self._batch = WriteBatch() if batch_sync else None
         self._failed: list[tuple[Path, bool, BaseException]] = []  # (path, is a game, error) from the batch
-        self._known: dict[Path, KnownFile] = {}  # files written, until their day's index is rebuilt
-        self._kept: dict[Path, KnownFile] = {}  # then the last keep_known of them, oldest first
+        # by str(path), not Path: a Path object costs more memory than the entry itself
+        self._known: dict[str, KnownFile] = {}  # files written, until their day's index is rebuilt
+        self._kept: dict[str, KnownFile] = {}  # then the last keep_known of them, oldest first
         self.on_disk = GameFinder(self.layout, self._read_game)  # where each game id's file is
         self._touched: set[Path] = set()
         self._last_index = time.monotonic()
@@ -239,8 +244,9 @@ class RecordingSink:
         except ValueError:  # pragma: no cover - the document was just checked
             return
         with self._cond:
-            self._kept.pop(written.path, None)
-            self._known[written.path] = known
+            key = str(written.path)
+            self._kept.pop(key, None)
+            self._known[key] = known
 
     # -- indexes -------------------------------------------------------------------------------------------
     def maybe_index(self) -> None:
@@ -291,8 +297,9 @@ class RecordingSink:
             if not day.is_dir():
                 continue
             with self._cond:
-                known = {p: k for p, k in self._kept.items() if p.parent.parent == day}
-                known.update((p, k) for p, k in self._known.items() if p.parent.parent == day)
+                folder = str(day)
+                known = {p: k for p, k in self._kept.items() if _day_folder(p) == folder}
+                known.update((p, k) for p, k in self._known.items() if _day_folder(p) == folder)
             try:
                 report = rebuild_index(day, known)
             except (OSError, ValueError) as exc:
@@ -304,7 +311,7 @@ class RecordingSink:
             for problem in report.problems:
                 log.warning("index of %s: %s", day.name, problem.error)
 
-    def _forget(self, used: dict[Path, KnownFile]) -> None:
+    def _forget(self, used: dict[str, KnownFile]) -> None:
         """A rebuild has used these entries: keep only the last ``keep_known`` of them."""
         with self._cond:
             for path, known in used.items():
@@ -313,3 +320,8 @@ class RecordingSink:
                     self._kept[path] = known
             for path in list(self._kept)[: max(0, len(self._kept) - self.keep_known)]:
                 del self._kept[path]
+
+
+def _day_folder(path: str) -> str:
+    """The day folder of a game or session file (``day/games/x.game.json``), as a string."""
+    return os.path.dirname(os.path.dirname(path))

@@ -180,6 +180,7 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
+    from recorder.allocator import pin_mmap_threshold
     from recorder.live import LiveRecorder
 
     options = build_options(args)
@@ -206,6 +207,7 @@ def run(args: argparse.Namespace) -> int:
         options.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CliError(f"cannot create {options.out}: {exc.strerror}") from None
+    pin_mmap_threshold()  # a run of days must not creep (see recorder.allocator)
     recorder = LiveRecorder(options)
     summary = asyncio.run(recorder.run())
     if not args.quiet:
