@@ -268,6 +268,26 @@ def parses(out: Path) -> None:
             json.loads(line)
 
 
+def revealed_to_a_run(out: Path) -> set[str]:
+    """Ids of the games some recorder run received in ``gameHistory`` and had handled: the run journaled an
+    event after that message (an event is journaled, then handled, one at a time, so every earlier message
+    was handled, its game files written)."""
+    from recorder.journal import read_journal
+
+    seen: set[str] = set()
+    for journal in sorted((out / JOURNAL_DIR).rglob("*.jsonl")):
+        events = list(read_journal(journal))
+        for event in events[:-1]:
+            if event.event != "gameStateUpdate":
+                continue
+            for arg in event.args:
+                history = arg.get("gameHistory") if isinstance(arg, dict) else None
+                for entry in history if isinstance(history, list) else ():
+                    if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                        seen.add(entry["id"])
+    return seen
+
+
 @pytest.mark.e2e
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing_finished(tmp_path: Path) -> None:
@@ -291,14 +311,18 @@ def test_sigkill_at_random_moments_loses_nothing_finished(tmp_path: Path) -> Non
     games = {read_game(p).game_id: read_game(p) for p in RecordingsLayout(out).game_files()}
     for game_id, game in games.items():
         assert list(game.prices) == truth[game_id]["prices"] and game.meta.verified
-    # Every game that ended while the recorder was being killed and restarted is there: the one in
-    # progress at a kill is recovered from gameHistory by the next run.
+    # Every game that ended while the recorder was being killed and restarted is there, if a run saw it
+    # revealed in gameHistory and lived on: the one in progress at a kill is recovered by the next run. On a
+    # busy machine a run may die before it connects, again and again, until a game scrolls out of the last
+    # 10: that game was never seen, and nothing can recover it (the issue's own proviso).
     ended = [
         g
         for g in truth.values()
         if not g["prefilled"] and g["end_ms"] and first + 1500 < g["end_ms"] < last - 1500
     ]
-    missing = [g["game_id"] for g in ended if g["game_id"] not in games]
-    assert len(ended) > 10 and not missing, missing
+    seen = revealed_to_a_run(out)
+    required = [g["game_id"] for g in ended if g["game_id"] in seen]
+    missing = [game_id for game_id in required if game_id not in games]
+    assert len(ended) > 10 and len(required) >= 8 and not missing, (missing, len(required), len(ended))
     report = check_recordings(out)
     assert report.ok, [str(p) for p in report.errors[:5]]
