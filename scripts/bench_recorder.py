@@ -11,7 +11,9 @@
    subprocess, following everyone); the recorder's resident memory (VmRSS) is sampled every 100 games. It
    should stay flat: nothing the recorder keeps grows with the number of games, except the sessions of the
    players it follows (their actions), which is what a session is. Run with ``--follow`` none to see the
-   floor. The journal is off unless ``--journal`` (at full speed it grows by ~1 MB per game).
+   floor. The journal is off unless ``--journal`` (at full speed it grows by ~1 MB per game). At full
+   speed every game falls on today: past ``recorder.sink.KEEP_KNOWN`` (5,000) games, more than a real day
+   can hold, each index rebuild reads the rest of the day's files back, and memory grows again.
 """
 
 from __future__ import annotations
