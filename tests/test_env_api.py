@@ -114,7 +114,7 @@ def test_render_ansi(store) -> None:  # noqa: F811
     assert isinstance(line, str) and line.endswith("\n") and "tick" in line and "cash" in line
 
 
-def test_render_rgb_array(store) -> None:  # noqa: F811
+def test_render_rgb_array(store, tmp_path) -> None:  # noqa: F811
     env = RugsReplayEnv(store, render_mode="rgb_array")
     _play(env, 0, store.game_ids[int(np.argmax(store.lengths))])
     img = env.render()
@@ -122,4 +122,5 @@ def test_render_rgb_array(store) -> None:  # noqa: F811
     assert img.shape[0] > 100 and img.shape[1] > 100 and img.std() > 10  # not a blank canvas
     import matplotlib.image
 
-    matplotlib.image.imsave("/tmp/rugs_env_render.png", img)
+    matplotlib.image.imsave(tmp_path / "render.png", img)  # a valid image (inside the test's own folder)
+    assert (tmp_path / "render.png").stat().st_size > 1000
