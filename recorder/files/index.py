@@ -60,12 +60,6 @@ class KnownFile:
     text: str
     game_id: str | None = None
 
-    @property
-    def entry(self) -> IndexGameEntry | IndexSessionEntry:
-        """The entry as a model (parsed again: only the read-only :func:`build_index` needs it)."""
-        kind = IndexGameEntry if self.game_id is not None else IndexSessionEntry
-        return kind.from_file_dict(loads_document(self.text.encode("ascii")))
-
 
 ENTRY_DEPTH = 2  # an entry's depth in index.json: {"games": [entry, ...]}
 
