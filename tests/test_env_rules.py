@@ -8,7 +8,7 @@ from test_env_fixtures import recordings_root, store  # noqa: F401
 
 from rugs_env.envs import RugsReplayEnv, RugsSimEnv
 from rugs_env.envs.games import GameStore
-from rugs_env.envs.spec import OBS_SIZE
+from rugs_env.envs.spec import DEFAULT_TABLE, OBS_SIZE, MaskCache
 from rugs_env.game import Ledger, Phase
 
 
@@ -100,6 +100,17 @@ def test_masks_agree_with_the_ledger(store) -> None:  # noqa: F811
             _, _, term, trunc, info = env.step(int(rng.choice(valid)))
             done = term or trunc
     assert checked > 200
+
+
+def test_the_step_s_inline_mask_is_the_keyed_one() -> None:
+    masks = MaskCache(DEFAULT_TABLE)
+    cashes = [0, 10**6, 10**7 - 1, 10**7, 10**8, 10**9, 10**10, 10**12]
+    for cash in cashes:
+        for qty in (0, 1, 2, 3, 9, 10, 11, 10**9):
+            for bet_open in (False, True):
+                key = masks.active_key(cash, qty, bet_open)
+                for _ in range(2):  # built on the first call, from the flat cache on the second
+                    assert np.array_equal(masks.active(cash, qty, bet_open), masks.get(key))
 
 
 def test_presale_sidebet_and_rug_timeline(store) -> None:  # noqa: F811

@@ -266,11 +266,13 @@ class MaskCache:
 
     def get(self, key: tuple[int, int, int]) -> np.ndarray:
         """A fresh copy of the mask for ``key`` (Gymnasium: every step's info is the caller's own data)."""
+        return self._cached(key).copy()
+
+    def _cached(self, key: tuple[int, int, int]) -> np.ndarray:
         mask = self._masks.get(key)
         if mask is None:
-            mask = self._build(key)
-            self._masks[key] = mask
-        return mask.copy()
+            mask = self._masks[key] = self._build(key)
+        return mask
 
     def _build(self, key: tuple[int, int, int]) -> np.ndarray:
         n_buy, n_sell, n_bet = key
@@ -298,17 +300,15 @@ class MaskCache:
         return self.active_key(cash, position_qty, sidebet_open)
 
     def active(self, cash: int, position_qty: int, sidebet_open: bool) -> np.ndarray:
-        """``get(active_key(...))``, computed in one call (the environments' step)."""
+        """``get(active_key(...))``, computed in one call (the environments' step): the counts are
+        :meth:`active_key`'s, inline (a test holds the two together)."""
         n_buy = bisect_right(self._buy_ok, cash)
         n_sell = bisect_right(self._sell_min_qty, position_qty) if position_qty else 0
         n_bet = 0 if sidebet_open else bisect_right(self._bet_ok, cash)
         i = (n_buy * self._n_sell + n_sell) * self._n_bet + n_bet
         mask = self._flat[i]
         if mask is None:
-            key = (n_buy, n_sell, n_bet)
-            mask = self._flat[i] = self._masks.get(key)
-            if mask is None:
-                mask = self._flat[i] = self._masks[key] = self._build(key)
+            mask = self._flat[i] = self._cached((n_buy, n_sell, n_bet))
         return mask.copy()
 
     def active_key(self, cash: int, position_qty: int, sidebet_open: bool) -> tuple[int, int, int]:
