@@ -211,3 +211,30 @@ def test_sidebets_pay_five_times_exactly_inside_the_window(
     assert ledger.sidebet_pnl == (4 * stake if wins else -stake) and ledger.sidebet is None
     if not wins and settled.tick < rug_tick:
         assert settled.tick > start + 40  # an expired bet is settled at the first tick past its window
+
+
+@FAST
+@given(
+    trades=st.lists(
+        st.tuples(st.sampled_from(["buy", "sell"]), amounts, prices, fractions), min_size=1, max_size=20
+    )
+)
+def test_the_fast_paths_fill_as_the_checked_path_does(trades: list[tuple[str, int, float, float]]) -> None:
+    """``buy(amount)`` / ``sell(fraction)`` at the clock take the ledger's inline fast paths; the same order
+    with its tick and price given takes the checked path (``_plan_*`` and ledger_math). Same fills, same
+    errors, same account, always: the inline arithmetic is ledger_math's."""
+    fast, checked = Ledger(50 * SOL), Ledger(50 * SOL)
+    for ledger in (fast, checked):
+        ledger.open_game("g")
+    for tick, (op, amount, price, fraction) in enumerate(trades, start=1):
+        for ledger in (fast, checked):
+            ledger.on_tick(tick, price)
+        outcomes = []
+        for ledger, at in ((fast, {}), (checked, {"tick": tick, "price": price})):
+            try:
+                fill = ledger.buy(amount, **at) if op == "buy" else ledger.sell(fraction, **at)
+                outcomes.append(fill)
+            except LedgerError as err:
+                outcomes.append(type(err))
+        assert outcomes[0] == outcomes[1]
+        assert fast.snapshot() == checked.snapshot()
