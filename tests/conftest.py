@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
+REALDATA = FIXTURES / "realdata"
+RAW_CAPTURE = REALDATA / "2025-12-12_17-16-58_raw.jsonl"
+KEY_SAMPLES = REALDATA / "key-samples.json"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -18,9 +21,6 @@ def _sb3_logs_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
     import os
 
     os.environ["SB3_LOGDIR"] = str(tmp_path_factory.mktemp("sb3-logs"))
-REALDATA = FIXTURES / "realdata"
-RAW_CAPTURE = REALDATA / "2025-12-12_17-16-58_raw.jsonl"
-KEY_SAMPLES = REALDATA / "key-samples.json"
 
 
 def payload_of(data: Any) -> Any:

@@ -52,4 +52,3 @@ def test_a_pinned_threshold_keeps_big_blocks_out_of_the_heap() -> None:
     if default == "no glibc":
         pytest.skip("no glibc mallinfo2 here")
     assert (default, pinned) == ("0", "1")
-
