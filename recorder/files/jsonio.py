@@ -23,7 +23,7 @@ import math
 import os
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -174,8 +174,11 @@ def fsync_dir(directory: Path | str) -> None:
         os.close(fd)
 
 
-def ensure_dir(directory: Path) -> None:
-    """``mkdir -p`` that also makes each newly created directory's entry durable."""
+def ensure_dir(directory: Path, sync: Callable[[Path], None] = fsync_dir) -> None:
+    """``mkdir -p`` that also makes each newly created directory's entry durable: ``sync`` is called with
+    the parent of each (``fsync_dir``, or a batch's :class:`~recorder.files.batch.DirSyncer` that owes it)."""
+    if directory.is_dir():  # the usual case: nothing to create
+        return
     missing: list[Path] = []
     current = directory
     while not current.exists():
@@ -185,7 +188,7 @@ def ensure_dir(directory: Path) -> None:
         current = current.parent
     directory.mkdir(parents=True, exist_ok=True)
     for created in reversed(missing):
-        fsync_dir(created.parent)
+        sync(created.parent)
 
 
 FileStamp = tuple[int, int, int, int, int]

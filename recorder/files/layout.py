@@ -246,10 +246,11 @@ class RecordingsLayout:
         return self._store(path, _bytes_for(path, game), batch, done)
 
     def _store(self, path: Path, data: bytes, batch: WriteBatch | None, done: Done | None) -> Written:
-        ensure_dir(path.parent)
         if batch is not None:
+            ensure_dir(path.parent, batch.dirs.add)  # a new folder's entry is made durable with the batch
             batch.write(path, data, done)
             return Written(path, None)
+        ensure_dir(path.parent)
         stamp = atomic_write_bytes(path, data)
         if done is not None:
             done(path, stamp, None)
