@@ -145,6 +145,32 @@ def test_ensure_inside(tmp_path):
         ensure_inside(root, root / "2025-12-13" / "games" / "x.game.json")
 
 
+def test_ensure_inside_judges_symlinks_at_any_depth_as_realpath_does(tmp_path):
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "2025-12-12" / "games").mkdir(parents=True)
+    outside.mkdir()
+    os.symlink(outside / "x.game.json", root / "2025-12-12" / "games" / "out.game.json")  # the file itself
+    os.symlink(outside, root / "2025-12-12" / "sessions")  # a folder below the day
+    os.symlink(root / "2025-12-12", root / "2025-12-14")  # a symlink that stays inside
+    os.symlink(root, tmp_path / "alias")  # the root reached through a symlink
+    for base in (root, tmp_path / "alias"):
+        for rel in [
+            "2025-12-12/games/out.game.json",
+            "2025-12-12/sessions/x_session.json",
+            "2025-12-14/games/x.game.json",
+            "2025-12-12/games/new.game.json",
+            "2025-12-15/games/x.game.json",
+            "2025-12-12/./games/x.game.json",
+        ]:
+            real = os.path.realpath(base / rel)
+            inside = real.startswith(os.path.realpath(root) + os.sep)
+            if inside:
+                assert ensure_inside(base, rel) == base / rel
+            else:
+                with pytest.raises(UnsafePathError):
+                    ensure_inside(base, rel)
+
+
 def test_layout_refuses_to_write_through_an_escaping_symlink(tmp_path):
     root = tmp_path / "root"
     outside = tmp_path / "outside"

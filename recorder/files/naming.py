@@ -18,6 +18,7 @@ import functools
 import hashlib
 import os
 import re
+import stat
 from datetime import datetime
 from pathlib import Path
 
@@ -100,8 +101,35 @@ def ensure_inside(root: Path | str, path: Path | str) -> Path:
     """
     root = Path(root)
     target = Path(path) if Path(path).is_absolute() else root / path  # relative means root-relative
-    inside = _resolved_root(root) if root.is_absolute() else os.path.realpath(root)
-    resolved = os.path.realpath(target)  # what Path.resolve() gives, without building Path objects
+    if root.is_absolute():
+        inside = _resolved_root(root)
+        resolved = _resolve_below(str(root), inside, str(target))
+    else:
+        inside = os.path.realpath(root)
+        resolved = os.path.realpath(target)
     if resolved != inside and not resolved.startswith(inside.rstrip(os.sep) + os.sep):
         raise UnsafePathError(f"{path} is outside the recordings root {root}")
     return target
+
+
+def _resolve_below(root: str, inside: str, target: str) -> str:
+    """``os.path.realpath(target)`` when ``root`` resolves to ``inside``: only the components below the root
+    are looked at (a file is written a few folders down; realpath would lstat every folder from ``/``).
+    Any symlink, ``.``, ``..`` or empty component below the root: realpath itself decides."""
+    prefix = root.rstrip(os.sep) + os.sep
+    if not target.startswith(prefix) or os.altsep:  # not below the root, or Windows: no shortcut
+        return os.path.realpath(target)
+    rel = target[len(prefix) :]
+    parts = rel.split(os.sep)
+    if any(part in ("", ".", "..") for part in parts):
+        return os.path.realpath(target)
+    current = inside
+    for part in parts:
+        current = os.path.join(current, part)
+        try:
+            mode = os.lstat(current).st_mode
+        except OSError:
+            break  # missing (a file about to be written): realpath keeps the rest as it is
+        if stat.S_ISLNK(mode):
+            return os.path.realpath(target)
+    return os.path.join(inside, rel)
