@@ -14,6 +14,7 @@ A :class:`RecordModel` is an immutable pydantic model that
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 from typing import Any, Self
@@ -45,7 +46,11 @@ class RecordModel(BaseModel):
             if from_file(info):
                 raise field_error("", f"expected an object, got {json_type(data)}")
             return data
-        fields = cls.model_fields
+        fields = cls.__pydantic_fields__
+        if not data.keys() - fields.keys() and not (
+            from_file(info) and any(data.get(name, 0) is None for name in _optional_fields(cls))
+        ):
+            return data  # the usual case (known keys, no null where refused): no loop over every key
         for key, value in data.items():
             if not isinstance(key, str):
                 raise field_error("", f"keys must be strings, got {key!r}")
@@ -60,8 +65,8 @@ class RecordModel(BaseModel):
     def _serialize(self, handler: Any, info: SerializationInfo) -> Any:
         data = handler(self)
         if info.mode_is_json() and isinstance(data, dict):
-            for name, field in type(self).model_fields.items():
-                if not field.is_required() and name in data and data[name] is None:
+            for name in _optional_fields(type(self)):
+                if name in data and data[name] is None:
                     del data[name]
         return data
 
@@ -97,6 +102,12 @@ class RecordModel(BaseModel):
     def extra_fields(self) -> dict[str, Any]:
         """Keys this version does not know, read from a file (or given) and written back unchanged."""
         return dict(self.model_extra or {})
+
+
+@functools.cache
+def _optional_fields(cls: type[RecordModel]) -> tuple[str, ...]:
+    """The fields of a model that may be left out (asked once per class: every action is a model)."""
+    return tuple(name for name, field in cls.__pydantic_fields__.items() if not field.is_required())
 
 
 def _check_json_value(value: Any, path: str, depth: int = 0) -> None:

@@ -49,6 +49,7 @@ from recorder.files.fields import (
     NonNegInt,
     PositiveInt,
     Price,
+    Prices,
     SeedHex,
     StrictFlag,
     UtcTime,
@@ -158,7 +159,7 @@ class GameRecording(RecordModel):
     """A game file: ``meta`` and ``prices`` (floats in memory; see the module docstring)."""
 
     meta: GameMeta
-    prices: tuple[Price, ...]
+    prices: Prices
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
