@@ -38,7 +38,15 @@ import msgspec
 from recorder.events import as_int
 from recorder.files import GameSource, SessionSource
 from recorder.ingest_replayer import ReplayerFormatError, is_replayer_file, scan_replayer_file
-from recorder.journal import JournalEvent, ReadStats, journal_header, json_lines, loads_line, read_journal
+from recorder.journal import (
+    READ_BUFFER,
+    JournalEvent,
+    ReadStats,
+    journal_header,
+    json_lines,
+    loads_line,
+    read_journal,
+)
 from recorder.pipeline import PipelineConfig, RecorderPipeline
 from recorder.sink import KEEP_KNOWN, RecordingSink
 
@@ -170,7 +178,7 @@ def _history_stamps(line: str) -> tuple[Any, Any, list[Any] | None] | None:
 def detect_utc_offset(path: Path | str) -> timedelta | None:
     """The capture's local-time offset from UTC (see the module docstring); None if it cannot tell."""
     best: float | None = None
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    with open(path, encoding="utf-8", errors="replace", buffering=READ_BUFFER) as fh:
         for line in fh:
             found = _history_stamps(line) if '"gameHistory"' in line else None
             if found is None or found[0] != "gameStateUpdate" or found[2] is None:

@@ -45,6 +45,7 @@ JOURNAL_MAGIC = "rugs-recorder"
 JOURNAL_SUFFIX = ".journal.jsonl"
 REDACTED = "<redacted>"
 FLUSH_EVERY = 0.05  # seconds between flushes of the journal's buffer
+READ_BUFFER = 1 << 20  # bytes read at once from journals and captures
 
 
 _DECODER = msgspec.json.Decoder()
@@ -245,7 +246,8 @@ def read_journal(path: Path | str, stats: ReadStats | None = None) -> Iterator[J
 def json_lines(path: Path | str, stats: ReadStats) -> Iterator[Any]:
     """The parsed non-blank lines of a JSONL file; a line that is not JSON (a truncated tail, a crash in
     the middle of a write) is counted in ``stats.bad_lines`` and skipped."""
-    with open(path, encoding="utf-8", errors="replace") as fh:
+    # A large buffer: each read is a system call during which the file writers' threads may take the GIL.
+    with open(path, encoding="utf-8", errors="replace", buffering=READ_BUFFER) as fh:
         for line in fh:
             if not line.strip():
                 continue
