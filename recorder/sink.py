@@ -13,10 +13,11 @@ the thread. Daily indexes are rebuilt from the files (:func:`recorder.files.rebu
 touched, at most every ``index_interval`` seconds and on :meth:`RecordingSink.flush`: a rebuild reads the
 whole day, so doing it after every game would make a long run quadratic. The files this sink has written
 are not read back: their entries are known (:class:`recorder.files.KnownFile`, used only while the file
-is untouched). They are forgotten once their day's index has been rebuilt, but for the last ``keep_known``:
-the live recorder and ingest keep :data:`KEEP_KNOWN`, more than a real day's files, so that a rebuild reads
-none of the files they wrote (without them every rebuild re-read the whole day: a long run's CPU and memory
-grew with the day's games), and ingest's later inputs do not re-read what the first wrote.
+is untouched), and kept on disk by a :class:`recorder.known_store.KnownStore`, not in memory. They are
+forgotten once their day's index has been rebuilt, but for the last ``keep_known``: the live recorder and
+ingest keep :data:`KEEP_KNOWN`, more than a real day's files, so that a rebuild reads none of the files they
+wrote (without them every rebuild re-read the whole day: a long run's CPU and memory grew with the day's
+games), and ingest's later inputs do not re-read what the first wrote.
 
 ``batch_sync`` (ingest): files are written through a :class:`recorder.files.WriteBatch`: each still
 atomically (temporary file, fsync, rename), but by a thread, in order, while the caller goes on, and their
@@ -30,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -41,7 +41,6 @@ from typing import Any, Self
 from recorder.files import (
     FileStamp,
     GameRecording,
-    KnownFile,
     RecordingConflictError,
     RecordingFormatError,
     RecordingsLayout,
@@ -54,9 +53,10 @@ from recorder.files import (
     rebuild_index,
 )
 from recorder.game_finder import GameFinder, StoredGame, rank_of
+from recorder.known_store import KnownStore
 
 log = logging.getLogger(__name__)
-# Index entries of written files kept (~750 bytes each): more than a day can hold (86,400 s over a game
+# Index entries of written files kept (on disk): more than a day can hold (86,400 s over a game
 # cycle of at least ~20 s, cooldown included, is 4,320 games; a real day has ~1,200), so that no rebuild of
 # the day being recorded ever reads a game file back.
 KEEP_KNOWN = 5000
@@ -80,9 +80,7 @@ class RecordingSink:
         self.keep_known = keep_known
         self._batch = WriteBatch() if batch_sync else None
         self._failed: list[tuple[Path, bool, BaseException]] = []  # (path, is a game, error) from the batch
-        # by str(path), not Path: a Path object costs more memory than the entry itself
-        self._known: dict[str, KnownFile] = {}  # files written, until their day's index is rebuilt
-        self._kept: dict[str, KnownFile] = {}  # then the last keep_known of them, oldest first
+        self.known = KnownStore(keep_known)  # entries of the files written, by str(path)
         self.on_disk = GameFinder(self.layout, self._read_game)  # where each game id's file is
         self._touched: set[Path] = set()
         self._last_index = time.monotonic()
@@ -243,10 +241,7 @@ class RecordingSink:
             known = known_file(written.path, written.stamp, doc)
         except ValueError:  # pragma: no cover - the document was just checked
             return
-        with self._cond:
-            key = str(written.path)
-            self._kept.pop(key, None)
-            self._known[key] = known
+        self.known.remember(str(written.path), str(written.path.parent.parent), known)
 
     # -- indexes -------------------------------------------------------------------------------------------
     def maybe_index(self) -> None:
@@ -288,6 +283,7 @@ class RecordingSink:
         self.flush()  # anything queued while the thread was stopping
         if self._batch is not None:
             self._batch.close()
+        self.known.close()
         self._closed = True
 
     def _rebuild(self) -> None:
@@ -296,32 +292,14 @@ class RecordingSink:
         for day in touched:
             if not day.is_dir():
                 continue
-            with self._cond:
-                folder = str(day)
-                known = {p: k for p, k in self._kept.items() if _day_folder(p) == folder}
-                known.update((p, k) for p, k in self._known.items() if _day_folder(p) == folder)
+            folder, mark = str(day), self.known.mark()
             try:
-                report = rebuild_index(day, known)
+                report = rebuild_index(day, self.known.day(folder))
             except (OSError, ValueError) as exc:
                 self.errors += 1
                 log.error("could not rebuild the index of %s: %s", day, exc)
                 continue
             finally:
-                self._forget(known)
+                self.known.used(folder, mark)
             for problem in report.problems:
                 log.warning("index of %s: %s", day.name, problem.error)
-
-    def _forget(self, used: dict[str, KnownFile]) -> None:
-        """A rebuild has used these entries: keep only the last ``keep_known`` of them."""
-        with self._cond:
-            for path, known in used.items():
-                if self._known.get(path) is known:
-                    del self._known[path]
-                    self._kept[path] = known
-            for path in list(self._kept)[: max(0, len(self._kept) - self.keep_known)]:
-                del self._kept[path]
-
-
-def _day_folder(path: str) -> str:
-    """The day folder of a game or session file (``day/games/x.game.json``), as a string."""
-    return os.path.dirname(os.path.dirname(path))

@@ -74,8 +74,8 @@ def test_index_from_known_entries_is_the_index_from_the_files(
     for session in sessions:
         sink.write_session(session)
     day = RecordingsLayout(tmp_path).days()[0]
-    known = dict(sink._known)
-    assert len(known) == len(games) + len(sessions)
+    known = dict(sink.known.day(str(day)))
+    assert len(known) == len(games) + len(sessions) and sink.known.counts() == (len(known), 0)
     reads: list[Path] = []
     original = Path.read_bytes
 
@@ -88,7 +88,7 @@ def test_index_from_known_entries_is_the_index_from_the_files(
         sink.flush()
     assert [p for p in reads if p.name != "index.json"] == []  # not one file read back
     assert (day / "index.json").read_bytes() == index_from_files(day)
-    assert len(sink._kept) == len(known)  # kept (keep_known=100) for the next rebuild
+    assert sink.known.counts() == (0, len(known))  # kept (keep_known=100) for the next rebuild
 
     # changed behind the sink's back: rewritten (another size), corrupted, replaced, removed
     layout = RecordingsLayout(tmp_path)
@@ -103,7 +103,7 @@ def test_index_from_known_entries_is_the_index_from_the_files(
     removed.unlink()
     assert file_stamp(changed) != known[str(changed)].stamp
     assert file_stamp(replaced) != known[str(replaced)].stamp
-    report = rebuild_index(day, {**sink._known, **sink._kept})
+    report = rebuild_index(day, sink.known.day(str(day)))
     assert (day / "index.json").read_bytes() == index_from_files(day)
     assert [p.path for p in report.problems] == [corrupt]
     index = read_index(day)

@@ -13,8 +13,9 @@ after the write). A known entry is used only while the file still has that stamp
 modification and change times): any other change, by anyone, and the file is read and checked like the
 others. The index is the same either way.
 
-Memory stays flat however busy the day: a known entry is kept already encoded (a few hundred bytes, where a
-model of it took four times that), and :func:`rebuild_index` streams the index to disk entry by entry,
+Memory stays flat however busy the day: a known entry is kept already encoded (and the recorder's sink keeps
+them on disk, :mod:`recorder.known_store`; ``known`` is any mapping with ``get``), and :func:`rebuild_index`
+streams the index to disk entry by entry,
 comparing it with the old one as it goes, instead of building the whole document (megabytes for a day of
 thousands of games) twice over.
 """
@@ -209,7 +210,7 @@ Item = tuple[str | IndexGameEntry | IndexSessionEntry, str | None]  # (known tex
 
 def _known_hit(known: Known | None, path: Path, file: str, game: bool) -> KnownFile | None:
     """The known entry of ``path`` if the file is still the one its writer wrote, else None."""
-    hit = known.get(str(path)) if known else None
+    hit = known.get(str(path)) if known is not None else None  # not `if known`: a store's len() is a query
     if hit is None or hit.file != file or (hit.game_id is not None) != game:
         return None
     return hit if file_stamp(path) == hit.stamp else None
