@@ -182,6 +182,21 @@ def test_layout_refuses_to_write_through_an_escaping_symlink(tmp_path):
     assert list(outside.iterdir()) == []
 
 
+def test_a_batch_refuses_to_write_through_an_escaping_symlink(tmp_path):
+    from recorder.files import WriteBatch
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    os.symlink(outside, root / "2025-12-12")
+    batch, errors = WriteBatch(), []
+    layout = RecordingsLayout(root)
+    written = layout.store_game(small_game(), batch=batch, done=lambda path, stamp, e: errors.append(e))
+    batch.close()  # the writer checks the place just before writing: the error comes to done
+    assert [type(e) for e in errors] == [UnsafePathError] and not written.path.exists()
+    assert list(outside.iterdir()) == []
+
+
 def test_a_relative_root_names_files_inside_it_once(tmp_path, monkeypatch):
     from datetime import UTC, datetime
 

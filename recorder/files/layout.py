@@ -142,9 +142,7 @@ class RecordingsLayout:
     def game_path(self, game: GameRecording | GameMeta, *, full: bool = False) -> Path:
         """Where a game belongs: its start date's folder, named from its start time and id (the short name;
         ``full``: the 16-hex name a game takes when another game already holds its short name)."""
-        meta = game.meta if isinstance(game, GameRecording) else game
-        name = game_file_name(meta.game_id, meta.start_time, full=full)
-        return ensure_inside(self.root, self.day_dir(meta.day) / GAMES_DIR / name)
+        return ensure_inside(self.root, self._game_place(game, full))
 
     def game_paths(self, game: GameRecording | GameMeta) -> tuple[Path, Path]:
         """The two places a game may be: its short name and its full (collision) name."""
@@ -152,9 +150,17 @@ class RecordingsLayout:
 
     def session_path(self, session: SessionRecording | SessionMeta) -> Path:
         """Where a session belongs: its start date's folder, named from its start time and username."""
+        return ensure_inside(self.root, self._session_place(session))
+
+    def _game_place(self, game: GameRecording | GameMeta, full: bool = False) -> Path:
+        """:meth:`game_path` before the check that it stays inside the root."""
+        meta = game.meta if isinstance(game, GameRecording) else game
+        return self.day_dir(meta.day) / GAMES_DIR / game_file_name(meta.game_id, meta.start_time, full=full)
+
+    def _session_place(self, session: SessionRecording | SessionMeta) -> Path:
+        """:meth:`session_path` before the check that it stays inside the root."""
         meta = session.meta if isinstance(session, SessionRecording) else session
-        name = session_file_name(meta.username, meta.session_start)
-        return ensure_inside(self.root, self.day_dir(meta.day) / SESSIONS_DIR / name)
+        return self.day_dir(meta.day) / SESSIONS_DIR / session_file_name(meta.username, meta.session_start)
 
     # -- listing --
 
@@ -227,9 +233,14 @@ class RecordingsLayout:
         *different* game holds the short name (same second, same first 8 hex), the game takes its full
         16-hex name. An unreadable file in the way raises :class:`RecordingConflictError` unless
         ``overwrite`` is true. With ``batch``, the write is queued there (``done`` is called when it has
-        landed), and the files it still holds count as written.
+        landed), and the files it still holds count as written; the file's place is then checked (inside
+        the root, :class:`UnsafePathError` otherwise) and its folder made by the batch's writer, just before
+        it writes (a writer thread's system calls do not hold up the caller), and an error comes to ``done``.
         """
-        short, full = self.game_paths(game)
+        if batch is not None:
+            short, full = self._game_place(game), self._game_place(game, True)
+        else:
+            short, full = self.game_paths(game)
         path = short
         exists = batch.exists if batch is not None else Path.exists
         if exists(full):
@@ -247,8 +258,12 @@ class RecordingsLayout:
 
     def _store(self, path: Path, data: bytes, batch: WriteBatch | None, done: Done | None) -> Written:
         if batch is not None:
-            ensure_dir(path.parent, batch.dirs.add)  # a new folder's entry is made durable with the batch
-            batch.write(path, data, done)
+
+            def before() -> None:  # in the writer thread, right before the write
+                ensure_inside(self.root, path)
+                ensure_dir(path.parent, batch.dirs.add)  # a new folder's entry is made durable with the batch
+
+            batch.write(path, data, done, before)
             return Written(path, None)
         ensure_dir(path.parent)
         stamp = atomic_write_bytes(path, data)
@@ -274,7 +289,7 @@ class RecordingsLayout:
         that path raises :class:`RecordingConflictError` unless ``overwrite`` is true. ``batch`` and
         ``done``: as in :meth:`store_game`.
         """
-        path = self.session_path(session)
+        path = self._session_place(session) if batch is not None else self.session_path(session)
         data = _bytes_for(path, session)
         if (batch.exists(path) if batch is not None else path.exists()) and not overwrite:
             try:
