@@ -27,6 +27,7 @@ files twice therefore yields the same tree.
 from __future__ import annotations
 
 import logging
+import mmap
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -38,15 +39,7 @@ import msgspec
 from recorder.events import as_int
 from recorder.files import GameSource, SessionSource
 from recorder.ingest_replayer import ReplayerFormatError, is_replayer_file, scan_replayer_file
-from recorder.journal import (
-    READ_BUFFER,
-    JournalEvent,
-    ReadStats,
-    journal_header,
-    json_lines,
-    loads_line,
-    read_journal,
-)
+from recorder.journal import JournalEvent, ReadStats, journal_header, json_lines, loads_line, read_journal
 from recorder.pipeline import PipelineConfig, RecorderPipeline
 from recorder.sink import KEEP_KNOWN, RecordingSink
 
@@ -178,21 +171,39 @@ def _history_stamps(line: str) -> tuple[Any, Any, list[Any] | None] | None:
 def detect_utc_offset(path: Path | str) -> timedelta | None:
     """The capture's local-time offset from UTC (see the module docstring); None if it cannot tell."""
     best: float | None = None
-    with open(path, encoding="utf-8", errors="replace", buffering=READ_BUFFER) as fh:
-        for line in fh:
-            found = _history_stamps(line) if '"gameHistory"' in line else None
-            if found is None or found[0] != "gameStateUpdate" or found[2] is None:
-                continue
-            local = _local_time(found[1])
-            stamps = [s for s in (as_int(t) for t in found[2]) if s is not None]
-            if local is None or local.tzinfo is not None or not stamps:
-                continue
-            newest = datetime.fromtimestamp(max(stamps) / 1000, UTC).replace(tzinfo=None)
-            diff = (local - newest).total_seconds()
-            best = diff if best is None else min(best, diff)
+    for line in _lines_with(path, b'"gameHistory"'):
+        found = _history_stamps(line)
+        if found is None or found[0] != "gameStateUpdate" or found[2] is None:
+            continue
+        local = _local_time(found[1])
+        stamps = [s for s in (as_int(t) for t in found[2]) if s is not None]
+        if local is None or local.tzinfo is not None or not stamps:
+            continue
+        newest = datetime.fromtimestamp(max(stamps) / 1000, UTC).replace(tzinfo=None)
+        diff = (local - newest).total_seconds()
+        best = diff if best is None else min(best, diff)
     if best is None:
         return None
     return timedelta(seconds=round(best / QUARTER_HOUR) * QUARTER_HOUR)
+
+
+def _lines_with(path: Path | str, needle: bytes) -> Iterator[str]:
+    """The lines of a text file that contain ``needle`` (ASCII), as reading it as UTF-8 text (errors
+    replaced, universal newlines) gives them, without their line break; found in the bytes, so that a capture
+    whose few history lines are all that is wanted is not decoded whole."""
+    with open(path, "rb") as fh:
+        try:
+            data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file cannot be mapped
+            return
+    with data:
+        at = data.find(needle)
+        while at >= 0:
+            start = max(data.rfind(b"\n", 0, at), data.rfind(b"\r", 0, at)) + 1
+            ends = [i for i in (data.find(b"\n", at), data.find(b"\r", at)) if i >= 0]
+            end = min(ends) if ends else len(data)
+            yield data[start:end].decode("utf-8", "replace")
+            at = data.find(needle, end)
 
 
 def read_raw_capture(

@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 from conftest import RAW_CAPTURE, REALDATA, load_raw_events, load_seeded_games, payload_of
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from recorder_helpers import T0, Feed, history_entry, make_game, pipeline, trade
 
 from recorder.checks_tree import check_recordings
@@ -257,3 +259,24 @@ def test_journal_reader_counts_bad_lines_of_real_capture_copy(tmp_path: Path) ->
     assert report.files[0].bad_lines == 1 and report.games >= 11
     assert json.loads(RAW_CAPTURE.read_text().splitlines()[0])["event"] == "connect"
     assert T0.tzinfo is not None
+
+
+# line breaks of every kind, invalid and truncated UTF-8
+PIECES = [b"a", b'"gameHistory"', b"\n", b"\r", b"\r\n", b"\xff", b"\xc3\xa9", b"\xe2\x82"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES)))
+def test_the_history_lines_are_found_as_reading_the_text_finds_them(pieces: list[bytes]) -> None:
+    """detect_utc_offset looks for its lines in the bytes: the same lines as text mode gives (universal
+    newlines, invalid UTF-8 replaced)."""
+    import tempfile
+
+    from recorder.ingest import _lines_with
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "capture.jsonl"
+        path.write_bytes(b"".join(pieces))
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            expected = [line.rstrip("\n") for line in fh if '"gameHistory"' in line]
+        assert list(_lines_with(path, b'"gameHistory"')) == expected
