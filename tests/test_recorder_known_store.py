@@ -74,7 +74,7 @@ def test_entries_are_not_python_objects_and_close_forgets_them() -> None:
     for n in range(3000):
         put(store, n)
     gc.collect()
-    assert sum(isinstance(o, KnownFile) for o in gc.get_objects()) < 10  # only the ones this test holds
+    assert sum(type(o) is KnownFile for o in gc.get_objects()) < 10  # type(): isinstance pokes torch
     store.close()
     store.close()
     put(store, 1)  # after close: ignored, never an error
