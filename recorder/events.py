@@ -29,6 +29,7 @@ GAME_ID_RE = re.compile(r"\d{8}-[0-9a-f]{16}", re.ASCII)
 SEED_RE = re.compile(r"[0-9a-f]{64}", re.ASCII)
 _TICK_KEY_RE = re.compile(r"\d{1,6}", re.ASCII)
 MAX_TICK = 100_000  # far beyond the algorithm's 5000: anything larger is garbage, not a tick
+_INF = math.inf
 
 
 class Malformed(ValueError):
@@ -45,6 +46,8 @@ def payload_of(args: Sequence[Any] | None) -> Any:
 
 def as_number(value: Any) -> float | None:
     """A finite JSON number as a float (ints converted exactly), else None (booleans are not numbers)."""
+    if type(value) is float:  # the usual case, decided in one comparison (NaN fails it)
+        return value if -_INF < value < _INF else None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     try:
@@ -56,10 +59,26 @@ def as_number(value: Any) -> float | None:
 
 def as_price(value: Any) -> float | None:
     """A price: a finite number >= 0 (``-0.0`` excluded), else None."""
+    if type(value) is float and 0.0 < value < _INF:  # the usual wire price: as it is
+        return value
     number = as_number(value)
     if number is None or number < 0 or math.copysign(1.0, number) < 0:
         return None
     return number
+
+
+def as_prices(values: Sequence[Any]) -> tuple[float, ...] | None:
+    """:func:`as_price` of each value, or None if any is not a price; an array of ordinary positive numbers
+    (a history entry's ~200 prices) is checked at once."""
+    if set(map(type, values)) <= {float, int}:
+        try:
+            prices = tuple(map(float, values))
+        except OverflowError:  # an integer beyond any double: item by item says which
+            prices = ()
+        if prices and min(prices) > 0.0 and math.isfinite(sum(prices)):  # no 0, -0.0, NaN or infinity
+            return prices
+    parsed = [as_price(v) for v in values]
+    return tuple(p for p in parsed if p is not None) if all(p is not None for p in parsed) else None
 
 
 def as_int(value: Any, *, minimum: int = 0, maximum: int | None = None) -> int | None:
@@ -254,9 +273,7 @@ def parse_history_entry(entry: Any) -> HistoryEntry:
     raw_prices = entry.get("prices")
     prices: tuple[float, ...] | None = None
     if isinstance(raw_prices, list) and 2 <= len(raw_prices) <= MAX_TICK:
-        parsed = [as_price(v) for v in raw_prices]
-        if all(p is not None for p in parsed):
-            prices = tuple(p for p in parsed if p is not None)
+        prices = as_prices(raw_prices)
     fair = entry.get("provablyFair") if isinstance(entry.get("provablyFair"), dict) else {}
     sidebets = entry.get("globalSidebets")
     return HistoryEntry(
@@ -299,6 +316,7 @@ __all__ = [
     "as_int",
     "as_number",
     "as_price",
+    "as_prices",
     "as_seed",
     "as_str",
     "history_id",

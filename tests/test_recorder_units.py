@@ -11,9 +11,12 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from recorder_helpers import T0, TRACE, Feed, games_by_id, history_entry, make_game, pipeline, trade  # noqa: F401
 
 from recorder.files import RecordingsLayout, read_session
@@ -223,3 +226,37 @@ def test_long_sessions_are_split_into_files_with_continuous_balances(
     parts = sorted((read_session(f) for f in files), key=lambda s: s.meta.session_start)
     assert len(parts) == 2 and [len(p.actions) for p in parts] == [4, 4]
     assert parts[1].meta.extra_fields["starting_balance"] == nano_str(parts[0].actions[-1].balance_after)
+
+
+_wire_numbers = st.one_of(
+    st.floats(),
+    st.integers(-(10**400), 10**400),
+    st.sampled_from([0.0, -0.0, 1, True, None, "1.0", math.inf, math.nan, 5e-324]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_wire_numbers, max_size=6), st.lists(st.floats(min_value=1e-9, max_value=1e6), max_size=6))
+def test_the_fast_price_checks_decide_as_the_item_by_item_ones(odd: list, plain: list) -> None:
+    """as_price / as_number's fast path for plain doubles and as_prices' whole-array check change nothing."""
+    from recorder.events import as_number, as_price, as_prices
+
+    def slow_number(v: object) -> float | None:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return None
+        try:
+            number = float(v)
+        except OverflowError:
+            return None
+        return number if math.isfinite(number) else None
+
+    def slow_price(v: object) -> float | None:
+        n = slow_number(v)
+        return None if n is None or n < 0 or math.copysign(1.0, n) < 0 else n
+
+    for values in (odd, plain, plain + odd, odd + plain):
+        assert [repr(as_number(v)) for v in values] == [repr(slow_number(v)) for v in values]
+        assert [repr(as_price(v)) for v in values] == [repr(slow_price(v)) for v in values]
+        each = [slow_price(v) for v in values]
+        expected = tuple(each) if all(p is not None for p in each) else None
+        assert repr(as_prices(values)) == repr(expected)
