@@ -172,3 +172,49 @@ def test_writes_never_replace_another_game_or_session(tmp_path):
         layout.write_game(game)
     layout.write_game(game, overwrite=True)
     assert read_game(path) == game
+
+
+def test_a_batch_knows_what_is_in_its_folders(tmp_path, monkeypatch):
+    """WriteBatch.exists: one listing a folder until the next sync, plus the batch's own writes."""
+    import recorder.files.batch as batch_module
+    from recorder.files import WriteBatch
+
+    (tmp_path / "before.json").write_bytes(b"{}")
+    batch = WriteBatch()
+    assert batch.exists(tmp_path / "before.json") and not batch.exists(tmp_path / "a.json")
+    batch.write(tmp_path / "a.json", b"{}")
+    assert batch.exists(tmp_path / "a.json")  # queued
+    batch.wait()
+    assert batch.exists(tmp_path / "a.json")  # landed, not listed yet
+    original = batch_module.atomic_write_bytes
+
+    def full_disk(path: Path, data: bytes, **options: object) -> object:
+        if path.name == "b.json":
+            raise OSError(28, "No space left on device", str(path))
+        return original(path, data, **options)
+
+    monkeypatch.setattr(batch_module, "atomic_write_bytes", full_disk)
+    batch.write(tmp_path / "b.json", b"{}")
+    batch.wait()
+    assert not batch.exists(tmp_path / "b.json")  # failed: not there
+    (tmp_path / "elsewhere.json").write_bytes(b"{}")  # another writer: seen after the next sync
+    (tmp_path / "before.json").unlink()
+    batch.sync()
+    assert batch.exists(tmp_path / "elsewhere.json") and not batch.exists(tmp_path / "before.json")
+    assert batch.exists(tmp_path / "a.json") and not batch.exists(tmp_path / "b.json")
+    assert not batch.exists(tmp_path / "missing" / "c.json")
+    batch.close()
+
+
+def test_a_game_under_its_full_name_stays_there_once_its_write_has_landed(tmp_path):
+    from recorder.files import WriteBatch
+
+    layout, batch = RecordingsLayout(tmp_path), WriteBatch()
+    game = small_game()
+    twin = small_game(game_id="20251212-01234567ffffffff")  # the same short name
+    layout.store_game(game, batch=batch)
+    full = layout.store_game(twin, batch=batch).path
+    batch.wait()  # landed, not synced: the folder's listing predates it
+    assert layout.store_game(twin, batch=batch).path == full
+    batch.close()
+    assert sorted(p.name for p in full.parent.iterdir()) == sorted([layout.game_path(game).name, full.name])

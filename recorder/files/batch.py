@@ -15,6 +15,7 @@ one waits for it to run).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -87,6 +88,12 @@ class WriteBatch:
     own writes at once. At most ``max_pending`` writes wait (:meth:`write` blocks beyond). ``done(path,
     stamp, error)`` is called from a writer thread when a write has landed (or failed: ``error``); for one
     path, in the order of the writes.
+
+    :meth:`exists` reads each folder's listing once between two syncs and adds the batch's own writes: while
+    writer threads run, every system call of the caller hands them the GIL (~0.5 ms to get it back on a
+    busy machine, a stat's worth ~100 times). A file another process creates or removes in a folder of the
+    batch is therefore seen at the next :meth:`sync` (ingest is the batch's only user: it expects no other
+    writer in the days it writes, and removes a file of its own only after a sync).
     """
 
     def __init__(self, max_pending: int = 64, writers: int = WRITERS) -> None:
@@ -96,6 +103,8 @@ class WriteBatch:
         self._queue: deque[tuple[Path, bytes, Done | None, Before | None]] = deque()
         self._pending: dict[Path, bytes] = {}
         self._writing: set[Path] = set()  # paths a thread is writing now
+        self._listed: dict[Path, frozenset[str]] = {}  # folder -> its names, listed since the last sync
+        self._written: set[Path] = set()  # landed since the last sync
         self._active = 0  # threads working for this batch
         self._cond = threading.Condition()
         self._closed = False
@@ -145,6 +154,8 @@ class WriteBatch:
             with self._cond:
                 if self._pending.get(path) is data:
                     del self._pending[path]
+                if error is None:
+                    self._written.add(path)
             if done is not None:
                 done(path, stamp, error)
             with self._cond:  # only now may the next write of this path start: its done comes after
@@ -152,11 +163,20 @@ class WriteBatch:
                 self._cond.notify_all()
 
     def exists(self, path: Path) -> bool:
-        """Whether ``path`` exists, counting the writes still queued."""
+        """Whether ``path`` exists, counting the writes still queued (see the class docstring)."""
+        folder = path.parent
         with self._cond:
-            if path in self._pending:
+            if path in self._pending or path in self._written:
                 return True
-        return path.exists()
+            names = self._listed.get(folder)
+        if names is None:
+            try:
+                names = frozenset(os.listdir(folder))
+            except OSError:  # not there (yet): nothing in it
+                names = frozenset()
+            with self._cond:
+                self._listed.setdefault(folder, names)
+        return path.name in names
 
     def read_bytes(self, path: Path) -> bytes:
         """The bytes of ``path``, counting the writes still queued (the latest one)."""
@@ -171,9 +191,13 @@ class WriteBatch:
                 self._cond.wait()
 
     def sync(self) -> None:
-        """Wait for the queued writes, then fsync their folders: the batch so far is durable."""
+        """Wait for the queued writes, then fsync their folders: the batch so far is durable (and
+        :meth:`exists` looks at the folders afresh)."""
         self.wait()
         self.dirs.sync()
+        with self._cond:
+            self._listed.clear()
+            self._written.clear()
 
     def close(self) -> None:
         """:meth:`sync`, then refuse further writes (idempotent)."""
