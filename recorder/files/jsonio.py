@@ -7,7 +7,7 @@ usernames is ``\\u``-escaped), so the bytes are the same on every platform and l
 Reading refuses what ``json.loads`` would let through: ``NaN``/``Infinity``, numbers that overflow to
 infinity, duplicate keys, a byte-order mark, invalid UTF-8, and any top level other than an object.
 
-Atomic writes go to a temporary file in the target's directory, named ``.{name}.{random}.tmp`` (a leading
+Atomic writes go to a temporary file in the target's directory, named ``.{name}.{unique}.tmp`` (a leading
 dot and a ``.tmp`` suffix, so listings of ``*.game.json`` / ``*_session.json`` / ``index.json`` never see
 it), which is written, flushed, fsynced and renamed over the target with ``os.replace``; then the
 directory is fsynced (at once, or, for a batch of writes, once per directory at the end of the batch:
@@ -18,6 +18,7 @@ temporary file that :func:`cleanup_temp_files` removes.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -156,7 +157,7 @@ def _encode(value: Any, newline: str) -> str:
 
 
 def is_temp_file(path: Path | str) -> bool:
-    """True for the temporary files of :func:`atomic_write_bytes` (``.{name}.{random}.tmp``)."""
+    """True for the temporary files of :func:`atomic_write_bytes` (``.{name}.{unique}.tmp``)."""
     name = Path(path).name
     return name.startswith(".") and name.endswith(TEMP_SUFFIX)
 
@@ -216,12 +217,17 @@ def atomic_write_bytes(path: Path | str, data: bytes, *, sync_dir: bool = True) 
     path = Path(path)
     directory = path.parent
     tmp, fd = _create_temp(path)
+    # Plain system calls on the descriptor (no file object: its fstat, isatty and seek are three more),
+    # since a writer thread waits for the GIL after each one while the caller computes.
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-            st = os.fstat(fh.fileno())
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -233,14 +239,19 @@ def atomic_write_bytes(path: Path | str, data: bytes, *, sync_dir: bool = True) 
     return stamp if stamp is not None and stamp[:3] == (st.st_dev, st.st_ino, len(data)) else None
 
 
+# Temporary names: random per process, then counted (a random name per file cost a getrandom call each).
+_TEMP_TAG = secrets.token_hex(4)
+_temp_numbers = itertools.count()
+
+
 def _create_temp(path: Path) -> tuple[Path, int]:
     """A new temporary file beside ``path`` (module docstring), open for writing."""
     while True:
-        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
+        tmp = path.parent / f".{path.name}.{_TEMP_TAG}{next(_temp_numbers):x}{TEMP_SUFFIX}"
         try:
             # 0o666 minus the umask, like an ordinary new file (mkstemp would make it owner-only).
             return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        except FileExistsError:  # pragma: no cover - 48 random bits
+        except FileExistsError:  # e.g. a process forked from this one, counting from the same place
             continue
 
 
