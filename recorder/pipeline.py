@@ -53,7 +53,6 @@ from recorder.pipeline_config import (
 from recorder.players import PlayerStateHandler
 from recorder.sessions import PlayerSessionRecorder
 from recorder.sink import RecordingSink
-from rugs_env.game.prng import load_compiled
 
 log = logging.getLogger(__name__)
 DEDUPE_MEMORY = 20_000
@@ -66,7 +65,6 @@ class RecorderPipeline:
     def __init__(
         self, sink: RecordingSink, config: PipelineConfig | None = None, health: Health | None = None
     ):
-        load_compiled()  # now, not at the first reveal: a live feed must not stall a second on it
         self.sink = sink
         self.config = config or PipelineConfig()
         self.health = health

@@ -3,8 +3,7 @@
 
 Games get fresh random seeds and ids, so their lengths follow the real distribution (the PRNG *is* the
 game: P(rug at tick k) = 0.995**(k-1) * 0.005, mean 200 ticks). Compares the fast path (C ARC4 keystream,
-the tick loop compiled by numba) with the line-by-line reference port of seedrandom, the "straightforward
-port".
+bulk decoding) with the line-by-line reference port of seedrandom, the "straightforward port".
 
     .venv/bin/python scripts/bench_prng.py [--games 5000] [--reference-games 300]
 """
@@ -18,7 +17,7 @@ import statistics
 import time
 
 from rugs_env.game import constants as C
-from rugs_env.game.prng import generate, load_compiled
+from rugs_env.game.prng import generate
 from rugs_env.game.seedrandom import SeedRandom
 
 
@@ -58,7 +57,6 @@ def main() -> None:
     rnd = random.Random(args.seed)
 
     batch = games(args.games, rnd)
-    load_compiled()  # numba's import and cached machine code (~1 s, once per process): not the path's speed
     start = time.perf_counter()
     lengths = [generate(seed, game_id).rug_tick for seed, game_id in batch]
     fast_s = time.perf_counter() - start

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import math
 import string
 
 from hypothesis import given, settings
@@ -13,7 +11,7 @@ from hypothesis import strategies as st
 from rugs_env.cli import main
 from rugs_env.game import constants as C
 from rugs_env.game.prng import generate, verify
-from rugs_env.game.seedrandom import SeedRandom, draws, keystream, keystream_cipher, mixkey
+from rugs_env.game.seedrandom import SeedRandom, draws, keystream, keystream_cipher
 
 seeds = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)
 game_ids = st.builds(
@@ -127,79 +125,3 @@ def test_cli_rejects_an_unknown_version(capsys) -> None:
     except SystemExit as exc:
         assert exc.code == 2
     assert "invalid choice" in capsys.readouterr().err
-
-
-def reference_path(server_seed: str, game_id: str, version: str) -> tuple[list[float], int]:
-    """PROTOCOL.md §6.3 line by line on the reference PRNG: (pre-rug prices, rug tick)."""
-    rng = SeedRandom(f"{server_seed}-{game_id}")
-    cap = math.inf if version == "v1" else C.VOLATILITY_SQRT_CAP
-    price, prices = 1.0, [1.0]
-    for t in range(C.MAX_TICKS):
-        if rng.random() < C.RUG_PROB:
-            return prices, t + 1
-        if version == "v3" and rng.random() < C.GOD_CANDLE_CHANCE and price <= C.GOD_CANDLE_MAX_PRICE:
-            price *= C.GOD_CANDLE_MOVE
-            prices.append(price)
-            continue
-        if rng.random() < C.BIG_MOVE_CHANCE:
-            move = C.BIG_MOVE_MIN + rng.random() * (C.BIG_MOVE_MAX - C.BIG_MOVE_MIN)
-            change = move if rng.random() > 0.5 else -move
-        else:
-            drift = C.DRIFT_MIN + rng.random() * (C.DRIFT_MAX - C.DRIFT_MIN)
-            vol = C.VOLATILITY_BASE * min(cap, math.sqrt(price))
-            change = drift + vol * (2 * rng.random() - 1)
-        price = max(price * (1 + change), 0.0)
-        prices.append(price)
-    return prices, len(prices)
-
-
-@settings(max_examples=25, deadline=None)
-@given(seeds, game_ids, st.sampled_from(C.VERSIONS))
-def test_the_compiled_path_is_the_reference_path_bit_for_bit(seed: str, game_id: str, version: str) -> None:
-    path = generate(seed, game_id, version)
-    prices, rug_tick = reference_path(seed, game_id, version)
-    assert [p.hex() for p in path.prices] == [p.hex() for p in prices] and path.rug_tick == rug_tick
-
-
-def g1(state: list[int]) -> int:
-    """seedrandom's ARC4 ``g(1)`` on a state list (indexes ``i``, ``j`` at 256, 257): the next byte."""
-    i = (state[256] + 1) & 255
-    t = state[i]
-    j = (state[257] + t) & 255
-    state[i], state[j] = state[j], t
-    state[256], state[257] = i, j
-    return state[(state[i] + t) & 255]
-
-
-@settings(max_examples=80, deadline=None)
-@given(st.lists(st.sampled_from([0] * 12 + [1, 15, 16, 31, 64, 127, 128, 255]), min_size=256, max_size=256))
-def test_the_compiled_draw_decodes_as_draws_does(table: list[int]) -> None:
-    import numpy as np
-
-    from rugs_env.game.prng_kernel import next_double
-
-    # Any table, not only a permutation: mostly zeros, so the draws take seedrandom's general loop deep.
-    state = [*table, 0, 0]
-    stream = bytes(g1(state) for _ in range(400))
-    pos, expected = 0, []
-    with contextlib.suppress(IndexError):
-        while True:
-            (value,), pos = draws(stream, pos, 1)
-            expected.append(value.hex())
-    compiled = np.array([*table, 0, 0], dtype=np.int64)
-    assert [next_double(compiled).hex() for _ in expected] == expected
-
-
-@settings(max_examples=100, deadline=None)
-@given(st.one_of(any_seed_text, st.text(alphabet="0123456789abcdef-", min_size=200, max_size=300)))
-def test_mixkey_is_seedrandoms_loop(seed_text: str) -> None:
-    key: list[int] = []
-    smear = 0
-    units = seed_text.encode("utf-16-le")
-    for j in range(len(units) // 2):  # mixkey in seedrandom.js, line by line
-        slot = j & 255
-        current = key[slot] if slot < len(key) else 0
-        smear ^= current * 19
-        value = (smear + int.from_bytes(units[2 * j : 2 * j + 2], "little")) & 255
-        key[slot : slot + 1] = [value]
-    assert mixkey(seed_text) == key

@@ -22,10 +22,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from rugs_env.game import constants as C
-from rugs_env.game.seedrandom import mixkey
+from rugs_env.game.seedrandom import draws, keystream, keystream_cipher
+
+_DRAWS_PER_TICK = 5  # rug check + god-candle draw (v3) + 3 for either move branch; fewer on rug/god ticks
+_BYTES_PER_DRAW = 8  # 7 in 15 cases of 16, so this over-provisions slightly
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,39 +60,79 @@ def combined_seed(server_seed: str, game_id: str) -> str:
     return f"{server_seed}-{game_id}"
 
 
-def load_compiled() -> None:
-    """Load the compiled tick loop now (numba's import and its cached machine code: ~1 s, once per process),
-    so that a live consumer does not stall on it at its first revealed game. Later calls cost nothing."""
-    global _loaded
-    if not _loaded:
-        generate("0" * 64, "20250101-0000000000000000")
-        _loaded = True
+class _DrawSource:
+    """Doubles from the seed's keystream, decoded in batches; the stream grows on demand."""
 
+    def __init__(self, seed: str, expected_ticks: int) -> None:
+        self._cipher = keystream_cipher(seed)
+        self._stream = keystream(self._cipher, expected_ticks * _DRAWS_PER_TICK * _BYTES_PER_DRAW)
+        self._pos = 0
 
-_loaded = False
+    def take(self, count: int) -> list[float]:
+        while True:
+            try:
+                values, self._pos = draws(self._stream, self._pos, count)
+                return values
+            except IndexError:
+                self._stream += keystream(self._cipher, max(len(self._stream), 4096))
 
 
 def generate(server_seed: str, game_id: str, version: str = C.DEFAULT_VERSION) -> GamePath:
     """Every pre-rug price and the rug tick of game ``game_id`` under ``server_seed``.
 
-    Raises ``ValueError`` for an unknown version. The keystream and the tick loop run compiled
-    (:mod:`rugs_env.game.prng_kernel`, imported on first use: numba's import is not cheap).
+    Raises ``ValueError`` for an unknown version.
     """
     if version not in C.VERSIONS:
         raise ValueError(f"unknown price-path version {version!r}; expected one of {', '.join(C.VERSIONS)}")
-    from rugs_env.game.prng_kernel import path_kernel
-
-    key = np.array(mixkey(combined_seed(server_seed, game_id)) or [0], dtype=np.uint8)
-    out = np.empty(C.MAX_TICKS + 1, dtype=np.float64)
+    god_candles = version == "v3"
     vol_cap = math.inf if version == "v1" else C.VOLATILITY_SQRT_CAP
-    count, rug_tick = path_kernel(key, version == "v3", vol_cap, out)
-    prices = out[:count].tolist()
+    rug_prob, god_chance = C.RUG_PROB, C.GOD_CANDLE_CHANCE
+    god_move, god_max = C.GOD_CANDLE_MOVE, C.GOD_CANDLE_MAX_PRICE
+    big_chance, big_min, big_width = C.BIG_MOVE_CHANCE, C.BIG_MOVE_MIN, C.BIG_MOVE_MAX - C.BIG_MOVE_MIN
+    drift_min, drift_width = C.DRIFT_MIN, C.DRIFT_MAX - C.DRIFT_MIN
+    vol_base = C.VOLATILITY_BASE
+    sqrt = math.sqrt
+
+    source = _DrawSource(combined_seed(server_seed, game_id), expected_ticks=256)
+    batch: list[float] = []
+    k = 0
+    price = C.STARTING_PRICE
+    prices = [price]
+    append = prices.append
+    rug_tick = C.MAX_TICKS + 1  # never reached in practice (P ~ 1e-11); the path then simply ends
+    for t in range(C.MAX_TICKS):
+        if k + _DRAWS_PER_TICK > len(batch):
+            batch = batch[k:] + source.take(64)
+            k = 0
+        if batch[k] < rug_prob:
+            rug_tick = t + 1
+            break
+        k += 1
+        if god_candles:
+            g = batch[k]
+            k += 1
+            if g < god_chance and price <= god_max:
+                price = price * god_move
+                append(price)
+                continue
+        if batch[k] < big_chance:
+            move = big_min + batch[k + 1] * big_width
+            change = move if batch[k + 2] > 0.5 else -move
+        else:
+            drift = drift_min + batch[k + 1] * drift_width
+            vol = vol_base * min(vol_cap, sqrt(price))
+            change = drift + vol * (2 * batch[k + 2] - 1)
+        k += 3
+        price = price * (1 + change)
+        if price < 0:
+            price = 0.0
+        append(price)
     return GamePath(
         game_id=game_id,
         version=version,
         server_seed_hash=seed_hash(server_seed),
         prices=prices,
-        rug_tick=rug_tick if rug_tick <= C.MAX_TICKS else len(prices),  # never rugged (P ~ 1e-11): it ends
+        rug_tick=rug_tick if rug_tick <= C.MAX_TICKS else len(prices),
         peak=max(prices),
     )
 

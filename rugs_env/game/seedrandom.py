@@ -5,10 +5,9 @@ schedule, discards 256 bytes (RC4-drop[256]) and turns the keystream into double
 significance (PROTOCOL.md §6.2). Two implementations live here:
 
 * :class:`SeedRandom`, a line-by-line port of the JavaScript, the reference that tests check against;
-* :func:`keystream` + :func:`draws`, the fast path: the RC4 keystream comes from pycryptodome's C
-  implementation (the key schedule is standard RC4, so any 1..256-byte key gives the same bytes) and the
-  doubles are decoded from it in bulk. :mod:`rugs_env.game.prng` decodes the same keystream in its compiled
-  tick loop (:mod:`rugs_env.game.prng_kernel`), exactly as :func:`draws` does.
+* :func:`keystream` + :func:`draws`, the fast path used by :mod:`rugs_env.game.prng`: the RC4 keystream comes
+  from pycryptodome's C implementation (the key schedule is standard RC4, so any 1..256-byte key gives the
+  same bytes) and the doubles are decoded from it in bulk.
 """
 
 from __future__ import annotations
@@ -29,10 +28,6 @@ def mixkey(seed: str) -> list[int]:
 
     Character codes are UTF-16 code units, as ``charCodeAt`` sees them.
     """
-    if len(seed) <= WIDTH and seed.isascii():
-        # Every seed the game uses (64 hex, "-", the game id): while the key is still growing, each slot is
-        # new, so the smear stays 0 and the key is the character codes themselves.
-        return list(seed.encode("ascii"))
     units = seed.encode("utf-16-le")
     codes = [int.from_bytes(units[i : i + 2], "little") for i in range(0, len(units), 2)]
     key: list[int] = []
