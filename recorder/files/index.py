@@ -15,9 +15,8 @@ others. The index is the same either way.
 
 Memory stays flat however busy the day: a known entry is kept already encoded (and the recorder's sink keeps
 them on disk, :mod:`recorder.known_store`; ``known`` is any mapping with ``get``), and :func:`rebuild_index`
-streams the index to disk entry by entry,
-comparing it with the old one as it goes, instead of building the whole document (megabytes for a day of
-thousands of games) twice over.
+streams the index to disk entry by entry, comparing it with the old one as it goes, instead of building the
+whole document (megabytes for a day of thousands of games) twice over.
 """
 
 from __future__ import annotations
