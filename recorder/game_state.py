@@ -165,6 +165,11 @@ class GameOracleViews:
         game = self._games.get(game_id)
         return game.max_tick if game is not None and game.max_tick >= 0 else None
 
+    @property
+    def latest_rank(self) -> float:
+        """The rank of the latest game seen live (0 before any: the first one seen will have it)."""
+        return float(max(self._next_rank - 1, 0))
+
     def rank_of(self, game_id: str) -> float:
         rank = self._ranks.get(game_id)
         return float(rank) if rank is not None else self._next_rank + 0.5

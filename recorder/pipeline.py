@@ -323,7 +323,9 @@ class RecorderPipeline:
         identity = self.players.identity
         assert identity is not None
         session = self._session(identity.player_id, identity.username, at, authenticated=True)
-        session.add_update(update, at, self.games.clock)
+        # The game this connection is on (its stream is in the server's order; another may be ahead).
+        rank = self._conn_rank.get(self._conn)
+        session.add_update(update, at, self.games.clock, self.games.latest_rank if rank is None else rank)
         self._refresh(session, at)
 
     def _game_state_player_update(self, at: datetime, payload: Any) -> None:

@@ -22,6 +22,7 @@ class SessionCounters:
     mismatches: int = 0  # wire amounts or sidebet results that differ from the ledger's
     board: int = 0  # games whose leaderboard rows no single missed trade explains (board_check)
     late: int = 0  # inputs for a game already sealed (ignored)
+    left_out: int = 0  # games under way when the recorder authenticated, the player's actions unseen
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,7 @@ def session_recording(
         ("wire_mismatches", c.mismatches),
         ("board_mismatches", c.board),
         ("late_inputs", c.late),
+        ("games_left_out", c.left_out),
     ):
         if value:
             meta[key] = value

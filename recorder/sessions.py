@@ -7,9 +7,10 @@ server's own ``playerUpdate``); each game's actions are re-derived from its inpu
 actions frozen) once the game is over and revealed. The session file is rewritten atomically from the
 sealed actions plus those of the games still open, so a killed recorder loses at most the game in progress.
 
-Balances. The authenticated player's balance comes from the server's ``playerUpdate`` messages (the
-starting balance under which most of them match a ledger state, :func:`recorder.verifier.best_start`,
-guessed once: a balance the server has set is never guessed again, not even in the next file), and every
+Balances. The authenticated player's balance comes from the server's ``playerUpdate`` messages, and the
+game under way when the recorder authenticated is left out if the player had acted in it already
+(:mod:`recorder.session_start`). Once a game is sealed the balance is fixed, and it is never guessed
+again, not even in the next file. Every
 update is checked against the ledger by the :class:`~recorder.verifier.StateVerifier` (before a game is
 sealed, while all its states are at hand; the last states of sealed games are kept for late updates:
 :class:`~recorder.verifier.StateHistory`). A public player's balance is unknown: it starts at
@@ -28,13 +29,14 @@ from collections import OrderedDict
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from recorder.arrival_order import SightingKey, note_sighting
 from recorder.board_check import entry_guess
-from recorder.events import AccountUpdate, BoardEntry, SidebetEvent, Trade
+from recorder.events import AccountUpdate
 from recorder.files import SessionAction, SessionRecording, SessionSource
 from recorder.session_file import SessionCounters, SessionHeader, session_recording
-from recorder.session_inputs import GameInputs, GameOracle, Input
+from recorder.session_inputs import GameInputs, GameOracle
+from recorder.session_intake import PlayerInputs
 from recorder.session_replay import HEADROOM, ActionRecord, ReplayResult, account_of, replay_game, to_action
+from recorder.session_start import SessionStart
 from recorder.verifier import AccountState, StateHistory, StateVerifier, best_start
 from rugs_env.game.ledger_types import LedgerState
 
@@ -42,10 +44,9 @@ log = logging.getLogger(__name__)
 MAX_ACTIONS = 500  # a session file holding this many actions is closed and the next one started
 MAX_OPEN_GAMES = 4  # older open games are over whatever we heard: sealed with what is known
 SEALED_MEMORY = 512  # ids of sealed games remembered, to count their late events (bounded memory)
-MAX_ROWS = 4096  # leaderboard rows kept per game (only those that change; bounded whatever the server sends)
 
 
-class PlayerSessionRecorder:
+class PlayerSessionRecorder(PlayerInputs):
     """One followed player in one recorder run (see the module docstring)."""
 
     def __init__(
@@ -81,67 +82,10 @@ class PlayerSessionRecorder:
         self._replayed: list[ReplayResult] = []
         self._cache: tuple[int, list[SessionAction]] = (0, [])
         self.verifier = StateVerifier(tolerance, name=username or player_id) if authenticated else None
-        self._uncalibrated = False  # a server update came but the starting balance is not set from it yet
-        self._calibrated = False  # the balance was set from the server's updates (in this file or before)
+        self._start = SessionStart()  # the authenticated player's first game and starting balance
         self.dirty = True  # the inputs changed: the open games must be replayed
         self.changed = True  # the file may differ from the last one taken
         self.counters = SessionCounters()
-
-    # -- inputs --------------------------------------------------------------------------------------------
-    def _game(self, game_id: str, at: datetime) -> GameInputs | None:
-        self.ended = max(self.ended, at)
-        if game_id in self._sealed_ids:
-            self.counters.late += 1
-            return None
-        game = self._games.get(game_id)
-        if game is None:
-            game = self._games[game_id] = GameInputs(game_id, self.oracle.rank_of(game_id))
-        self.dirty = True
-        return game
-
-    def add_trade(self, trade: Trade, at: datetime, seq: int, conn: int = 0) -> None:
-        """A buy or sell of this player (a sell at the rug tick is the forced sale, checked not applied),
-        first delivered by connection ``conn`` at arrival sequence ``seq``."""
-        if trade.kind not in ("buy", "sell"):
-            return  # shorts: not modelled by the ledger (PROTOCOL.md §10.4)
-        game = self._game(trade.game_id, at)
-        if game is None:
-            return
-        if game.rug is not None and trade.tick >= game.rug[0] and trade.kind == "sell":
-            game.forced_sales.append(trade.amount)
-            return
-        order = (int(at.timestamp() * 1000), seq)
-        args = (trade.kind, trade.game_id, trade.tick, trade.price, trade.amount, trade.qty, at, order)
-        game.inputs.append(Input(*args, trade.trade_id, {conn: seq}))
-
-    def seen_again(self, game_id: str, key: SightingKey, conn: int, seq: int) -> None:
-        """A trade or sidebet already known, delivered by connection ``conn`` too: where it stands in that
-        connection's stream tells its order among the others (:mod:`recorder.arrival_order`)."""
-        game = self._games.get(game_id)
-        if game is not None and note_sighting(game.inputs, key, conn, seq):
-            self.dirty = True
-
-    def add_sidebet(
-        self, bet: SidebetEvent, at: datetime, seq: int, *, live: bool = True, conn: int = 0
-    ) -> None:
-        """A sidebet placement; duplicates by start tick are ignored. A live event is ordered among the
-        trades by its arrival, a history record (received long after) by the server's timestamp."""
-        game = self._game(bet.game_id, at)
-        if game is None or bet.start_tick in game.sidebet_starts:
-            return
-        game.sidebet_starts.add(bet.start_tick)
-        when = bet.timestamp_ms if not live and bet.timestamp_ms is not None else int(at.timestamp() * 1000)
-        price = bet.price if bet.kind == "placed" else None
-        seen = {conn: seq} if live else {}
-        game.inputs.append(
-            Input("sidebet", bet.game_id, bet.start_tick, price, bet.bet, 0, at, (when, seq), None, seen)
-        )
-
-    def add_result(self, bet: SidebetEvent, at: datetime) -> None:
-        """The server's settlement of a sidebet (compared with the ledger's)."""
-        game = self._game(bet.game_id, at)
-        if game is not None:
-            game.results[bet.start_tick] = bet.won
 
     def authenticate(self, tolerance: int = 0) -> None:
         """This player turns out to be the authenticated user (whose trades may have been seen first)."""
@@ -150,55 +94,43 @@ class PlayerSessionRecorder:
             self.verifier = StateVerifier(tolerance, name=self.username or self.player_id)
             self.changed = True
 
-    def add_update(self, update: AccountUpdate, at: datetime, clock: int) -> None:
-        """A ``playerUpdate`` of the authenticated player: the first one sets the balance."""
+    def add_update(self, update: AccountUpdate, at: datetime, clock: int, rank: float = 0.0) -> None:
+        """A ``playerUpdate`` of the authenticated player, handled while the latest game seen had ``rank``:
+        the first ones set the balance."""
         self.ended = max(self.ended, at)
         if self.verifier is None:
             return
-        if not self._calibrated and not self._sealed:
-            self._uncalibrated = True
-            self.dirty = True
         state = AccountState(update.cash, update.position_qty or 0, update.avg_cost or 0)
-        self.verifier.observe(state, clock, f"update at {at.isoformat()}")
+        if self._start.join_rank is None and self._sealed and not self._start.fixed:
+            self._restart()
+        self._start.note(update, state, rank, fresh=not self._sealed)
+        if not self._start.fixed and not self._sealed:
+            self.dirty = True
+        self.verifier.observe(state, clock, f"update at {at.isoformat()}", tag=rank)
         self.changed = True
 
-    def wants_row(self, game_id: str, raw: tuple[object, object]) -> bool:
-        """Whether a leaderboard row (its raw ``positionQty`` and ``totalInvested``) would tell something new
-        (cheap, before parsing it)."""
-        game = self._games.get(game_id)
-        return game_id not in self._sealed_ids and (game is None or game.last_row != raw)
-
-    def note_board(self, game_id: str, tick: int, entry: BoardEntry, raw: tuple[object, object]) -> None:
-        """A leaderboard row that differs from the last: kept for checking the game once it is over
-        (:mod:`recorder.board_check`); the first with a position says where a position never seen bought
-        was opened."""
-        if game_id in self._sealed_ids:
-            return
-        game = self._games.get(game_id)
-        if game is None:
-            game = self._games[game_id] = GameInputs(game_id, self.oracle.rank_of(game_id))
-        game.last_row = raw
-        qty, invested = entry.position_qty, entry.total_invested
-        if qty is not None and invested is not None and len(game.rows) < MAX_ROWS:
-            game.rows.append((tick, qty, invested, entry.regular_pnl))
-            self.dirty = self.dirty or game.final
-        if game.board is None and qty and entry.avg_cost:
-            game.board = (tick, entry.avg_cost, qty)
-            self.dirty = self.dirty or bool(game.inputs)
+    def _restart(self) -> None:
+        """The first server update came after games were sealed from the public stream alone (the
+        authentication was late, e.g. after a stall): those games were under way or over when it came, so
+        they are before the session's start and left out (see :mod:`recorder.session_start`)."""
+        self._sealed_counts.left_out += len({a.fill.game_id for a in self._sealed})
+        self._sealed, self._cache, self._recent = [], (0, []), StateHistory()
+        self._base = LedgerState(cash=HEADROOM + self._first_cash, min_bet=1, max_bet=HEADROOM)
+        self._sealed_min = self._first_cash
 
     def _calibrate(self) -> None:
-        """The server's updates give the starting balance: of the balances that make some ledger state
-        show an update's cash, the one under which most pending updates match a state."""
-        assert self.verifier is not None
-        updates = self.verifier.pending_states()
-        if not updates:
+        """The server's first updates give the starting balance: of the balances that make some ledger
+        state show an update's cash, the one under which most of them match a state. Called again whenever
+        the inputs change, until a game is sealed: a trade handled after the update it caused moves it."""
+        evidence = self._start.evidence()
+        if not evidence or self.verifier is None:
             return
-        best = best_start(updates, self._states(), self._first_cash, self.verifier.tolerance)
+        best = best_start(evidence, self._states(), self._first_cash, self.verifier.tolerance)
+        self.basis = "server"
+        if best == self._first_cash:
+            return
         self._first_cash = self._sealed_min = best
         self._base = LedgerState(cash=HEADROOM + best, min_bet=1, max_bet=HEADROOM)
-        self.basis = "server"
-        self._uncalibrated = False
-        self._calibrated = True
         self._replay()
 
     # -- game events ---------------------------------------------------------------------------------------
@@ -233,7 +165,7 @@ class PlayerSessionRecorder:
         sealed = False
         if self.dirty:
             self._replay()
-            if self._uncalibrated and not self._sealed:
+            if not self._start.fixed and not self._sealed:
                 self._calibrate()
             self._check(clock, final)
             sealed = self._seal()
@@ -245,7 +177,7 @@ class PlayerSessionRecorder:
 
     def _check(self, clock: int, final: bool) -> None:
         if self.verifier is not None and self.verifier.pending:
-            self.verifier.resolve(self._states(), clock, final=final)
+            self.verifier.resolve(self._states(), clock, final=final, hold=self._start.left_out)
             self.changed = True
 
     def _states(self) -> list[AccountState]:
@@ -259,6 +191,9 @@ class PlayerSessionRecorder:
         oracle, state = self.oracle, self._base
         self._replayed = []
         for game in sorted(self._games.values(), key=lambda g: g.rank):
+            if self._start.before(game.rank):
+                self._replayed.append(ReplayResult([], state))  # before the session's first game
+                continue
             result = replay_game(
                 state,
                 game,
@@ -267,6 +202,10 @@ class PlayerSessionRecorder:
                 entry_guess=lambda g=game: entry_guess(g, self.oracle),
                 current_tick=None if game.final else oracle.current_tick(game.game_id),
             )
+            if self._start.is_join(game.rank) and not self._start.judge(
+                [*(s for _, s in result.timeline), result.end]
+            ):
+                result = ReplayResult([], state)  # under way at authentication, and begun unseen: left out
             self._replayed.append(result)
             state = result.end
         self._count()
@@ -277,6 +216,7 @@ class PlayerSessionRecorder:
         c.rejects = self._sealed_counts.rejects + sum(r.rejects for r in self._replayed)
         c.mismatches = self._sealed_counts.mismatches + sum(r.mismatches for r in self._replayed)
         c.board = self._sealed_counts.board + sum(r.board_mismatches for r in self._replayed)
+        c.left_out = self._sealed_counts.left_out
         self.counters = c
 
     @property
@@ -310,6 +250,7 @@ class PlayerSessionRecorder:
         self._count()
         self._first_cash = self._base.cash - HEADROOM
         self.basis = "carried over"
+        self._start.fix()
         if self.verifier is not None:
             self.verifier = self.verifier.successor()
         self.changed = True
@@ -319,11 +260,15 @@ class PlayerSessionRecorder:
         ordered = sorted(self._games.values(), key=lambda g: g.rank)
         for game in ordered[: max(0, len(ordered) - MAX_OPEN_GAMES)]:
             game.final = True  # its end was missed (never revealed in our view): do not hold the rest back
-        sealed = 0
+        sealed = kept = 0
         states: list[AccountState] = []
         for game, result in zip(ordered, self._replayed, strict=True):
             if not game.final:
                 break
+            if self._start.left_out(game.rank):
+                self._sealed_counts.left_out += 1
+            else:
+                kept += 1
             self._sealed.extend(result.actions)
             self._sealed_ids[game.game_id] = None
             if len(self._sealed_ids) > SEALED_MEMORY:
@@ -341,6 +286,10 @@ class PlayerSessionRecorder:
             sealed += 1
         self._recent.add(states)
         self._replayed = self._replayed[sealed:]
+        if sealed - kept and self.verifier is not None:
+            self.verifier.forget(self._start.left_out)  # updates of games left out: no state to match
+        if kept and self._start.evidence():
+            self._start.fix()  # sealed actions hold the starting balance now
         return sealed > 0
 
     # -- the file ------------------------------------------------------------------------------------------

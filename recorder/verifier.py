@@ -21,7 +21,7 @@ come later still: the last :data:`RECENT_STATES`, and every state of the games s
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from recorder.files import SessionVerification
@@ -53,6 +53,7 @@ class _Pending:
     state: AccountState
     clock: int  # the tick clock when the update arrived
     label: str
+    tag: float = 0.0  # what the caller needs to tell updates apart (the sessions: the game's rank)
 
 
 class StateVerifier:
@@ -75,9 +76,14 @@ class StateVerifier:
         """The server updates not matched yet, oldest first."""
         return [p.state for p in self._pending]
 
-    def observe(self, update: AccountState, clock: int, label: str = "") -> None:
+    def observe(self, update: AccountState, clock: int, label: str = "", tag: float = 0.0) -> None:
         """A server update arrived (it is checked at the next :meth:`resolve`)."""
-        self._pending.append(_Pending(update, clock, label))
+        self._pending.append(_Pending(update, clock, label, tag))
+
+    def forget(self, unwanted: Callable[[float], bool]) -> None:
+        """Drop the pending updates whose tag is ``unwanted``: they describe an account the caller does not
+        model (a session's updates from a game it leaves out), so they are neither checked nor drift."""
+        self._pending = [p for p in self._pending if not unwanted(p.tag)]
 
     def successor(self) -> StateVerifier:
         """A verifier with the same settings and fresh tallies, holding the updates still pending (as they
@@ -86,11 +92,19 @@ class StateVerifier:
         fresh._pending = list(self._pending)
         return fresh
 
-    def resolve(self, states: Sequence[AccountState], clock: int, *, final: bool = False) -> int:
+    def resolve(
+        self,
+        states: Sequence[AccountState],
+        clock: int,
+        *,
+        final: bool = False,
+        hold: Callable[[float], bool] | None = None,
+    ) -> int:
         """Match pending updates with ``states`` (the ledger's recent states, latest last).
 
         Updates that match are counted as checked; those older than ``patience`` ticks (or all, when
-        ``final``) that still match nothing are counted as drift. Returns the number of new drifts.
+        ``final``) that still match nothing are counted as drift. Updates whose tag is ``hold`` are not
+        judged yet (kept pending; dropped when ``final``). Returns the number of new drifts.
         """
         if not self._pending:
             return 0
@@ -98,6 +112,10 @@ class StateVerifier:
         drifts = 0
         exact = set(states)  # most updates match a state exactly: no scan of a long history for them
         for item in self._pending:
+            if hold is not None and hold(item.tag):
+                if not final:
+                    keep.append(item)
+                continue
             if item.state in exact:
                 self.checked += 1
                 continue

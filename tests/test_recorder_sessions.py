@@ -176,3 +176,80 @@ def test_a_rolled_verifier_judges_pending_updates_when_they_arrived() -> None:
     assert fresh.resolve([AccountState(4, 0, 0)], clock=12) == 0 and fresh.pending == 1, "not due yet"
     assert fresh.resolve([AccountState(5, 0, 0)], clock=13) == 0 and fresh.checked == 1
     assert verifier.checked == 0, "the closed file's tallies are its own"
+
+
+@pytest.mark.parametrize("games", [1, 3])
+def test_an_update_handled_before_the_trades_it_follows_still_gives_the_balance(
+    tmp_path: Path, games: int
+) -> None:
+    """After an event-loop stall the recorder handles a burst from several connections in any order: the
+    update sent on authenticate, which follows the player's presale buy, can be handled before the buy
+    (delivered by another connection). The balance set from that update must still be the server's."""
+    feed = OwnFeed()
+    round_trips(feed, games, reveal_late=False)
+    events = feed.events
+    del events[1]  # no update before the first trade: the recorder authenticated after it
+    buy = next(i for i, (_, event, _) in enumerate(events) if event == "standard/newTrade")
+    assert events[buy + 1][1] == "playerUpdate"
+    (t_buy, *buy_event), (t_update, *update_event) = events[buy], events[buy + 1]
+    events[buy], events[buy + 1] = (t_buy, *update_event), (t_update, *buy_event)  # type: ignore[assignment]
+    feed.play(pipeline(tmp_path / "rec", session_write_interval=0.0))
+    (part,) = sessions(tmp_path / "rec")
+    assert part.meta.extra_fields["balance_basis"] == "server"
+    assert part.actions[0].balance_after == START - 10_000_000, "the balance after the first buy"
+    assert part.actions[-1].balance_after == feed.ledger.cash
+    verification = part.meta.verification
+    assert verification is not None and verification.drift_count == 0, verification
+    assert verification.player_updates_checked == 2 * games
+
+
+def joined_feed(acted_before: bool) -> tuple[OwnFeed, str, str]:
+    """The recorder authenticates while game A runs; the player's presale buy in A (if ``acted_before``)
+    came before that, unseen. Later in A the player buys and sells everything; game B is seen whole."""
+    feed = OwnFeed()
+    feed.events.clear()  # no update before game A: the recorder connects during it
+    seed_a, game_a, prices_a = make_game("joined-a", 20, 40)
+    feed.ledger.open_game(game_a)
+    if acted_before:
+        feed.ledger.buy(30_000_000, tick=0, price=1.0)
+    feed.ledger.on_tick(10, prices_a[10])
+    feed.emit("usernameStatus", {"id": PID, "username": NAME})
+    feed.emit("playerUpdate", feed.ledger.player_update(prices_a[10]))
+    feed.ledger.on_tick(12, prices_a[12])
+    buy = feed.buy(game_a, 12, prices_a[12], 20_000_000, "a-buy")
+    feed.ledger.on_tick(15, prices_a[15])
+    sell = feed.sell_all(game_a, 15, prices_a[15], "a-sell")
+    feed.game(seed_a, game_a, prices_a, 0.01, trades={13: [buy], 16: [sell]}, cooldown=False, start_tick=10)
+    feed.ledger.rug(len(prices_a), 0.01)
+    history = [history_entry(seed_a, game_a, prices_a, 0.01)]
+    seed_b, game_b, prices_b = make_game("joined-b", 12, 30)
+    feed.ledger.open_game(game_b)
+    buy = feed.buy(game_b, 0, 1.0, 10_000_000, "b-buy")
+    feed.ledger.on_tick(5, prices_b[5])
+    sell = feed.sell_all(game_b, 5, prices_b[5], "b-sell")
+    feed.game(seed_b, game_b, prices_b, 0.01, history=history, trades={0: [buy], 6: [sell]})
+    feed.ledger.rug(len(prices_b), 0.01)
+    history = [history_entry(seed_b, game_b, prices_b, 0.01), *history]
+    feed.game(*make_game("joined-end"), 0.01, history=history, rug_message=False, post_rug=False)
+    return feed, game_a, game_b
+
+
+@pytest.mark.parametrize("acted_before", [True, False])
+def test_the_game_under_way_at_authentication_is_kept_only_if_seen_whole(
+    tmp_path: Path, acted_before: bool
+) -> None:
+    """A game the player had acted in before the recorder authenticated cannot be replayed exactly: it is
+    left out, and the session starts with the next game, its balance set by that game's updates. A game
+    in which the player had done nothing yet is kept."""
+    feed, game_a, game_b = joined_feed(acted_before)
+    feed.play(pipeline(tmp_path / "rec", session_write_interval=0.0))
+    (part,) = sessions(tmp_path / "rec")
+    games = [a.game_id for a in part.actions]
+    expected_games = [game_b] * 2 if acted_before else [game_a] * 2 + [game_b] * 2
+    assert games == expected_games
+    assert part.meta.extra_fields.get("games_left_out") == (1 if acted_before else None)
+    assert part.meta.extra_fields["balance_basis"] == "server"
+    assert part.actions[-1].balance_after == feed.ledger.cash
+    verification = part.meta.verification
+    assert verification is not None and verification.drift_count == 0, verification
+    assert verification.player_updates_checked == (2 if acted_before else 5)
