@@ -21,7 +21,7 @@ class TrackedGame:
     """What has been seen of one game so far."""
 
     game_id: str
-    rank: int
+    rank: float
     first_seen: datetime
     prices: PriceHistoryHandler = field(default_factory=PriceHistoryHandler)
     seed_hash: str | None = None
@@ -141,8 +141,8 @@ class GameOracleViews:
 
     _games: dict[str, TrackedGame]
     _final: OrderedDict[str, tuple[list[float], dict[int, datetime], tuple[int, float], datetime]]
-    _ranks: OrderedDict[str, int]
-    _next_rank: int
+    _ranks: OrderedDict[str, float]
+    _top: float
 
     # -- prices, times, order ------------------------------------------------------------------------------
     def price_at(self, game_id: str, tick: int) -> float | None:
@@ -168,11 +168,11 @@ class GameOracleViews:
     @property
     def latest_rank(self) -> float:
         """The rank of the latest game seen live (0 before any: the first one seen will have it)."""
-        return float(max(self._next_rank - 1, 0))
+        return max(self._top, 0.0)
 
     def rank_of(self, game_id: str) -> float:
         rank = self._ranks.get(game_id)
-        return float(rank) if rank is not None else self._next_rank + 0.5
+        return rank if rank is not None else self._top + 1.5
 
     def entry_guess(self, game_id: str) -> tuple[int, float]:
         game = self._games.get(game_id)

@@ -65,45 +65,65 @@ class GameStateRecorder(GameOracleViews):
         self.clock = 0  # running ticks seen (a game-time clock for the sessions' verifier)
         self._games: dict[str, TrackedGame] = {}
         self._done: OrderedDict[str, None] = OrderedDict()
-        self._ranks: OrderedDict[str, int] = OrderedDict()
+        self._ranks: OrderedDict[str, float] = OrderedDict()
         # recently finished games: (prices, tick times, entry guess, when it rugged)
         self._final: OrderedDict[
             str, tuple[list[float], dict[int, datetime], tuple[int, float], datetime]
         ] = OrderedDict()
-        self._next_rank = 0
+        self._top = -1.0  # the highest rank given (games seen in order get whole numbers)
         self.last_recorded: GameRecording | None = None
 
     # -- messages ------------------------------------------------------------------------------------------
-    def rank(self, game_id: str) -> int | None:
-        """The game's place in time (order of first sighting), None for games only seen in histories."""
+    def rank(self, game_id: str) -> float | None:
+        """The game's place in time (see :meth:`_place`), None for games only seen in histories."""
         return self._ranks.get(game_id)
 
     def seen_live(self, game_id: str) -> bool:
         """Whether the game was the subject of a message we received (not only a history entry)."""
         return game_id in self._ranks
 
-    def on_state(self, at: datetime, state: GameState) -> bool:
-        """Take a message in; True when it is the first one seen of a running tick."""
+    def on_state(self, at: datetime, state: GameState, after: float | None = None) -> bool:
+        """Take a message in; True when it is the first one seen of a running tick. ``after``: the rank of
+        the latest game the connection that delivered it had shown (None: unknown, e.g. just connected)."""
         game = self._games.get(state.game_id)
         new_tick = False
         if game is None and state.game_id in self._done:
             self.counters.late += 1
         elif game is None:
-            game = self._track(state.game_id, at)
+            game = self._track(state.game_id, at, after)
         if game is not None:
             new_tick = self._observe(game, state, at)
         if state.history:
             self._history(state, at)
         return new_tick
 
-    def _track(self, game_id: str, at: datetime) -> TrackedGame:
-        rank = self._next_rank
-        self._next_rank += 1
-        self._ranks[game_id] = rank
+    def place(self, game_id: str, after: float | None) -> None:
+        """A live trade or sidebet of a game no message has shown yet (its messages were lost, or came
+        after a history revealed it): give the game its place in time, as :meth:`_place` does."""
+        if game_id not in self._ranks:
+            self._ranks[game_id] = self._place(after)
+            while len(self._ranks) > DONE_MEMORY:
+                self._ranks.popitem(last=False)
+
+    def _track(self, game_id: str, at: datetime, after: float | None) -> TrackedGame:
+        rank = self._ranks.get(game_id)
+        if rank is None:
+            rank = self._ranks[game_id] = self._place(after)
         while len(self._ranks) > DONE_MEMORY:
             self._ranks.popitem(last=False)
         game = self._games[game_id] = TrackedGame(game_id, rank, at)
         return game
+
+    def _place(self, after: float | None) -> float:
+        """A new game's rank: after every game seen so far, unless the connection showing it was on an
+        older game (it lags behind another, and its stream is in the server's order): then between that
+        game and the next one seen. So a lagging connection's game, first seen after a later one (the other
+        connections reconnected meanwhile and never showed it), still takes its place in time."""
+        if after is None or after >= self._top:
+            self._top = float(int(self._top) + 1)
+            return self._top
+        above = min((r for r in self._ranks.values() if r > after), default=self._top)
+        return (after + above) / 2
 
     def _observe(self, game: TrackedGame, s: GameState, at: datetime) -> bool:
         game.seed_hash = game.seed_hash or s.seed_hash

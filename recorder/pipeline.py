@@ -80,7 +80,7 @@ class RecorderPipeline:
         self._flushed_at: datetime | None = None
         self._conn = 0
         self._live_conns: set[int] = set()
-        self._conn_rank: dict[int, int] = {}
+        self._conn_rank: dict[int, float] = {}
         self._unsettled: dict[str, tuple[int, tuple[int, float, datetime] | None, datetime]] = {}
         self._seq = 0
         self._last_at: datetime | None = None
@@ -243,7 +243,11 @@ class RecorderPipeline:
                 state.game_id,
                 ",".join(state.problems[:5]),
             )
-        if self.games.on_state(at, state) and self.health is not None and state.tick is not None:
+        if (
+            self.games.on_state(at, state, self._conn_rank.get(self._conn))
+            and self.health is not None
+            and state.tick is not None
+        ):
             self.health.on_tick(at, state.game_id, state.tick)
         rank = self.games.rank(state.game_id)
         if rank is not None and rank > self._conn_rank.get(self._conn, -1):
@@ -270,6 +274,7 @@ class RecorderPipeline:
         if not self._first(trade.identity()):
             return self._seen_again(trade.player_id, trade.game_id, trade_sighting(trade))
         if self.players.wants(trade.player_id, trade.username):
+            self.games.place(trade.game_id, self._conn_rank.get(self._conn))
             session = self._session(trade.player_id, trade.username, at)
             session.add_trade(trade, at, self._seq, self._conn)
             self._refresh(session, at)
@@ -281,6 +286,7 @@ class RecorderPipeline:
         if not self._first(("bet", bet.player_id, bet.game_id, bet.start_tick)):
             return self._seen_again(bet.player_id, bet.game_id, bet_sighting(bet))
         if self.players.wants(bet.player_id, bet.username):
+            self.games.place(bet.game_id, self._conn_rank.get(self._conn))
             session = self._session(bet.player_id, bet.username, at)
             session.add_sidebet(bet, at, self._seq, conn=self._conn)
             self._refresh(session, at)

@@ -18,6 +18,7 @@ from recorder_helpers import T0, Feed, history_entry, make_game, pipeline, trade
 from recorder.arrival_order import in_server_order
 from recorder.files import RecordingsLayout, read_session
 from recorder.session_inputs import Input
+from rugs_env.game.ledger import Ledger
 
 PID, NAME = "did:privy:cmorder00000000000000000", "orderly"
 
@@ -76,3 +77,44 @@ def test_a_session_takes_the_order_of_the_connection_that_saw_both(tmp_path: Pat
     assert [a.trade_id for a in actions[:2]] == ["t-first", "t-second"]
     assert actions[0].balance_after - actions[1].balance_after == 5_000_000
     assert actions[1].position_qty_after == 15_000_000
+
+
+def test_a_lagging_connection_s_game_takes_its_place_in_time(tmp_path: Path) -> None:
+    """Connection 0 reconnects while game B runs and never shows it; connection 1, lagging, shows B only
+    after connection 0 has shown the next game, C. B still goes between A and C (each connection's stream
+    is in the server's order), so a followed player's balances run A, B, C as on the server."""
+    games = [make_game(f"lag-{name}", 12, 20) for name in "abc"]
+    feeds: list[Feed] = []
+    history: list[dict] = []
+    ledger, expected = Ledger(10**9, min_bet=1, max_bet=10**18), []
+    for i, (seed, game_id, prices) in enumerate(games):
+        buy = trade(game_id, PID, NAME, "buy", 0, 1.0, 0.01 * (i + 1), 0.01 * (i + 1), f"b{i}")
+        feed = Feed(T0 + timedelta(seconds=30 * i))
+        feed.game(seed, game_id, prices, 0.01, history=history, trades={0: [buy]})
+        feeds.append(feed)
+        ledger.open_game(game_id)
+        fills = [ledger.buy(10_000_000 * (i + 1), tick=0, price=1.0), *ledger.rug(len(prices), 0.01)]
+        expected += [(game_id, f.cash_after) for f in fills]
+        history = [history_entry(seed, game_id, prices, 0.01), *history]
+    end = Feed(T0 + timedelta(seconds=100))
+    end.game(*make_game("lag-end"), 0.01, history=history, rug_message=False, post_rug=False)
+    p = pipeline(tmp_path / "rec", follow=(NAME,), start_balance=10**9)
+    a, b, c = (f.events for f in feeds)
+    for at, event, args in a:  # both connections show game A
+        p.feed(at, event, args, 0)
+        p.feed(at, event, args, 1)
+    p.feed(c[0][0], "disconnect", ["transport error"], 0)
+    p.feed(c[0][0], "connect", [], 0)
+    half = len(c) // 2
+    for at, event, args in c[:half]:  # connection 0 is on game C already
+        p.feed(at, event, args, 0)
+    for _at, event, args in b:  # connection 1 catches up with game B
+        p.feed(c[half][0], event, args, 1)
+    for at, event, args in [*c[half:], *end.events]:
+        p.feed(at, event, args, 0)
+    p.finish()
+    ranks = [p.games.rank(game_id) for _, game_id, _ in games]
+    assert ranks == sorted(ranks), ranks
+    (path,) = RecordingsLayout(tmp_path / "rec").session_files()
+    actions = read_session(path).actions
+    assert [(a.game_id, a.balance_after) for a in actions] == expected
