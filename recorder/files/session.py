@@ -15,7 +15,9 @@
         "authenticated": true,                          recorded from the player's own socket
         "recorder_version": "0.1.0",
         "inferred_actions": 2,                          actions not seen but put back (leaderboard rows)
-        "board_mismatches": 1                           games whose rows no single missed trade explains
+        "board_mismatches": 1,                          games whose rows no single missed trade explains
+        "games_left_out": 1                             authenticated: games begun before the recorder
+                                                        joined, not replayable exactly (session_start)
       },
       "actions": [
         {
