@@ -146,7 +146,7 @@ class _HistoryRecord(msgspec.Struct):
 _HISTORY = msgspec.json.Decoder(_HistoryRecord)
 
 
-def _history_stamps(line: str) -> tuple[Any, Any, list[Any] | None] | None:
+def _history_stamps(line: str | bytes) -> tuple[Any, Any, list[Any] | None] | None:
     """``(event, ts, the timestamps of its gameHistory entries)`` of a capture line; None if not a record."""
     try:
         fast = _HISTORY.decode(line)
@@ -187,10 +187,11 @@ def detect_utc_offset(path: Path | str) -> timedelta | None:
     return timedelta(seconds=round(best / QUARTER_HOUR) * QUARTER_HOUR)
 
 
-def _lines_with(path: Path | str, needle: bytes) -> Iterator[str]:
+def _lines_with(path: Path | str, needle: bytes) -> Iterator[str | bytes]:
     """The lines of a text file that contain ``needle`` (ASCII), as reading it as UTF-8 text (errors
     replaced, universal newlines) gives them, without their line break; found in the bytes, so that a capture
-    whose few history lines are all that is wanted is not decoded whole."""
+    whose few history lines are all that is wanted is not decoded whole. A line of ASCII comes as its bytes
+    (the very same characters, which msgspec and :func:`loads_line` read as they are)."""
     with open(path, "rb") as fh:
         try:
             data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
@@ -199,10 +200,15 @@ def _lines_with(path: Path | str, needle: bytes) -> Iterator[str]:
     with data:
         at = data.find(needle)
         while at >= 0:
-            start = max(data.rfind(b"\n", 0, at), data.rfind(b"\r", 0, at)) + 1
-            ends = [i for i in (data.find(b"\n", at), data.find(b"\r", at)) if i >= 0]
-            end = min(ends) if ends else len(data)
-            yield data[start:end].decode("utf-8", "replace")
+            # each search bounded by the line feed found first: a file without \r is not scanned whole
+            start = data.rfind(b"\n", 0, at) + 1
+            start = data.rfind(b"\r", start, at) + 1 or start
+            end = data.find(b"\n", at)
+            end = len(data) if end < 0 else end
+            cr = data.find(b"\r", at, end)
+            end = end if cr < 0 else cr
+            line = data[start:end]
+            yield line if line.isascii() else line.decode("utf-8", "replace")  # ASCII: the same characters
             at = data.find(needle, end)
 
 
