@@ -262,3 +262,21 @@ def test_a_batch_lands_its_writes_in_rounds_as_atomic_writes_would(tmp_path, mon
     batch.sync()
     assert sorted(p.name for f in folders for p in f.iterdir()) == sorted(p.name for p in last)
     batch.close()
+
+
+def test_a_batch_lands_a_whole_round_before_its_callbacks(tmp_path):
+    """A done that raises (a bug of the caller) still leaves every file of its round landed."""
+    from recorder.files import WriteBatch
+
+    batch = WriteBatch()
+
+    def broken(path: Path, stamp: object, error: BaseException | None) -> None:
+        raise RuntimeError("bug")
+
+    batch.write(tmp_path / "a.json", b"a", broken)
+    batch.write(tmp_path / "b.json", b"b")
+    with pytest.raises(RuntimeError, match="bug"):
+        batch.sync()
+    assert (tmp_path / "a.json").read_bytes() == b"a" and (tmp_path / "b.json").read_bytes() == b"b"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    batch.close()

@@ -118,7 +118,8 @@ class WriteBatch:
                 self._land()
 
     def _land(self) -> None:
-        """Land the queued writes: temporary files written, fsynced together, renamed in order."""
+        """Land the queued writes: temporary files written, fsynced together, renamed in order; then each
+        write's ``done`` (all are landed first, so that a ``done`` that raises leaves no file half done)."""
         with self._lock:
             while self._queue:
                 queued, self._queue = self._queue, []
@@ -131,7 +132,8 @@ class WriteBatch:
                         failed[index] = exc
                 todo = [(path, data) for i, (path, data, _, _) in enumerate(queued) if i not in failed]
                 temps = iter(self._prepare(todo))
-                for index, (path, data, done, _) in enumerate(queued):
+                landed: list[tuple[Path, FileStamp | None, BaseException | None]] = []
+                for index, (path, data, _, _) in enumerate(queued):
                     stamp, error = None, failed.get(index)
                     if error is None:
                         temp = next(temps)
@@ -147,24 +149,28 @@ class WriteBatch:
                         del self._pending[path]
                     if error is None:
                         self._written.add(path)
+                    landed.append((path, stamp, error))
+                for (_, _, done, _), outcome in zip(queued, landed, strict=True):
                     if done is not None:
-                        done(path, stamp, error)
+                        done(*outcome)
 
     def _prepare(self, writes: list[tuple[Path, bytes]]) -> list[tuple[Path, int] | BaseException]:
         """Each write's temporary file, written and fsynced (its path and open descriptor), or its error;
-        done by the ``writers`` threads, all at once, while the caller waits (it holds no GIL they need)."""
+        by the pool's threads, ``writers`` at once, while the caller waits (it holds no GIL they need)."""
+        at_once = threading.BoundedSemaphore(self.writers)
 
         def prepare(write: tuple[Path, bytes]) -> tuple[Path, int] | BaseException:
-            try:
-                tmp, fd = write_temp(*write)
-            except Exception as exc:
-                return exc
-            try:
-                os.fsync(fd)
-            except Exception as exc:
-                discard_temp(tmp, fd)
-                return exc
-            return tmp, fd
+            with at_once:
+                try:
+                    tmp, fd = write_temp(*write)
+                except Exception as exc:
+                    return exc
+                try:
+                    os.fsync(fd)
+                except Exception as exc:
+                    discard_temp(tmp, fd)
+                    return exc
+                return tmp, fd
 
         if len(writes) <= 1 or self.writers == 1:
             return [prepare(write) for write in writes]
