@@ -201,6 +201,15 @@ def _field(payload: dict[str, Any], key: str, conv: Any, problems: list[str]) ->
 
 def parse_game_state(payload: Any) -> GameState:
     """The view of a ``gameStateUpdate`` payload; :class:`Malformed` without a valid ``gameId``."""
+    if type(payload) is dict:
+        state = usual_game_state(payload)  # the usual message, read faster (recorder.events_usual)
+        if state is not None:
+            return state
+    return _parse_game_state(payload)
+
+
+def _parse_game_state(payload: Any) -> GameState:
+    """:func:`parse_game_state` of any payload (every bad field listed in ``problems``)."""
     if not isinstance(payload, dict):
         raise Malformed(f"gameStateUpdate payload is {type(payload).__name__}, not an object")
     game_id = as_game_id(payload.get("gameId"))
@@ -301,6 +310,7 @@ from recorder.events_players import (  # noqa: E402
     parse_trade,
     parse_username_status,
 )
+from recorder.events_usual import usual_game_state  # noqa: E402
 
 __all__ = [
     "AccountUpdate",

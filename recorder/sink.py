@@ -20,10 +20,10 @@ wrote (without them every rebuild re-read the whole day: a long run's CPU and me
 games), and ingest's later inputs do not re-read what the first wrote.
 
 ``batch_sync`` (ingest): files are written through a :class:`recorder.files.WriteBatch`: each still
-atomically (temporary file, fsync, rename), but by a thread, in order, while the caller goes on, and their
-folders are fsynced once each at :meth:`RecordingSink.flush`, when the batch becomes durable. The sink sees
-its own queued writes at once; a write that fails is logged and counted in ``errors`` (and taken off
-``games_written`` / ``sessions_written``) at the next flush. Before an old file of a game is removed, the
+atomically (temporary file, fsync, rename), but queued and landed in rounds (their fsyncs together), and
+their folders are fsynced once each at :meth:`RecordingSink.flush`, when the batch becomes durable. The
+sink sees its own queued writes at once; a write that fails is logged and counted in ``errors`` (and taken
+off ``games_written`` / ``sessions_written``) at the next flush. Before an old file of a game is removed, the
 new one is made durable.
 """
 

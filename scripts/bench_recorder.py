@@ -37,9 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 def bench_ingest(repeat: int) -> None:
     from recorder.files import GameRecording, SessionRecording
-    from recorder.ingest import ingest_files, read_raw_capture
+    from recorder.ingest import ingest_config, ingest_files, read_raw_capture
     from recorder.journal import ReadStats
-    from recorder.pipeline import PipelineConfig, RecorderPipeline
+    from recorder.pipeline import RecorderPipeline
     from recorder.sink import RecordingSink
 
     events = sum(1 for line in CAPTURE.read_text().splitlines() if line.strip())
@@ -69,7 +69,9 @@ def bench_ingest(repeat: int) -> None:
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
-            pipeline = RecorderPipeline(NullSink(tmp, index_interval=-1), PipelineConfig(follow=("*",)))
+            # configured as ingest_files configures it for a raw capture (sessions written once, at the end)
+            config = ingest_config("raw", follow=("*",))
+            pipeline = RecorderPipeline(NullSink(tmp, index_interval=-1), config)
             for e in loaded:
                 pipeline.feed(e.at, e.event, e.args, e.conn)
             pipeline.finish()

@@ -186,14 +186,14 @@ def test_a_batch_knows_what_is_in_its_folders(tmp_path, monkeypatch):
     assert batch.exists(tmp_path / "a.json")  # queued
     batch.wait()
     assert batch.exists(tmp_path / "a.json")  # landed, not listed yet
-    original = batch_module.atomic_write_bytes
+    original = batch_module.write_temp
 
-    def full_disk(path: Path, data: bytes, **options: object) -> object:
+    def full_disk(path: Path, data: bytes) -> object:
         if path.name == "b.json":
             raise OSError(28, "No space left on device", str(path))
-        return original(path, data, **options)
+        return original(path, data)
 
-    monkeypatch.setattr(batch_module, "atomic_write_bytes", full_disk)
+    monkeypatch.setattr(batch_module, "write_temp", full_disk)
     batch.write(tmp_path / "b.json", b"{}")
     batch.wait()
     assert not batch.exists(tmp_path / "b.json")  # failed: not there
@@ -218,3 +218,65 @@ def test_a_game_under_its_full_name_stays_there_once_its_write_has_landed(tmp_pa
     assert layout.store_game(twin, batch=batch).path == full
     batch.close()
     assert sorted(p.name for p in full.parent.iterdir()) == sorted([layout.game_path(game).name, full.name])
+
+
+def test_a_batch_lands_its_writes_in_rounds_as_atomic_writes_would(tmp_path, monkeypatch):
+    """Rounds (every max_pending writes, and at wait): each file as atomic_write_bytes leaves it (the
+    stamp it returns included), the last write of a path wins, done in the order of the writes, a failed
+    fsync fails only its write and leaves no temporary file."""
+    import recorder.files.batch as batch_module
+    from recorder.files import WriteBatch
+    from recorder.files.jsonio import file_stamp
+
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for folder in folders:
+        folder.mkdir()
+    batch, landed = WriteBatch(max_pending=4, writers=3), []
+
+    def done(path: Path, stamp: object, error: BaseException | None) -> None:
+        landed.append((path.name, stamp, error))
+
+    writes = [(folders[i % 2] / f"f{i % 7}.json", f"{i}".encode() * (i + 1)) for i in range(11)]
+    for count, (path, data) in enumerate(writes, 1):
+        batch.write(path, data, done)
+        assert batch.read_bytes(path) == data
+        assert len(landed) == count // 4 * 4  # a round at every 4th write
+    real_fsync = os.fsync
+
+    def failing_fsync(fd: int) -> None:
+        if os.fstat(fd).st_size == 3:  # the write of b"222"
+            raise OSError(5, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(batch_module.os, "fsync", failing_fsync)
+    batch.write(folders[0] / "g.json", b"222", done)  # the 12th write: a round
+    monkeypatch.undo()
+    assert [name for name, _, _ in landed] == [p.name for p, _ in writes] + ["g.json"]
+    assert isinstance(landed[-1][2], OSError) and not (folders[0] / "g.json").exists()
+    last = {path: data for path, data in writes}
+    for path, data in last.items():
+        assert path.read_bytes() == data
+    assert all(error is None and stamp is not None for _, stamp, error in landed[:-1])
+    assert landed[len(writes) - 1][1] == file_stamp(writes[-1][0])  # the stamp of the file as it is
+    assert not [p for f in folders for p in f.iterdir() if p.name.startswith(".")]  # no temporary file
+    batch.sync()
+    assert sorted(p.name for f in folders for p in f.iterdir()) == sorted(p.name for p in last)
+    batch.close()
+
+
+def test_a_batch_lands_a_whole_round_before_its_callbacks(tmp_path):
+    """A done that raises (a bug of the caller) still leaves every file of its round landed."""
+    from recorder.files import WriteBatch
+
+    batch = WriteBatch()
+
+    def broken(path: Path, stamp: object, error: BaseException | None) -> None:
+        raise RuntimeError("bug")
+
+    batch.write(tmp_path / "a.json", b"a", broken)
+    batch.write(tmp_path / "b.json", b"b")
+    with pytest.raises(RuntimeError, match="bug"):
+        batch.sync()
+    assert (tmp_path / "a.json").read_bytes() == b"a" and (tmp_path / "b.json").read_bytes() == b"b"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    batch.close()

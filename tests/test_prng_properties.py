@@ -125,3 +125,21 @@ def test_cli_rejects_an_unknown_version(capsys) -> None:
     except SystemExit as exc:
         assert exc.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+@settings(max_examples=40, deadline=None)
+@given(any_seed_text, st.integers(7, 120))
+def test_decoding_up_to_the_end_of_the_stream_equals_the_reference_port(seed_text: str, size: int) -> None:
+    """The last draws of a stream (read from 7 bytes, not 8) and the point where it runs out."""
+    reference = SeedRandom(seed_text)
+    stream = keystream(keystream_cipher(seed_text), size)
+    decoded: list[float] = []
+    pos = 0
+    while True:
+        try:
+            (value,), pos = draws(stream, pos, 1)
+        except IndexError:
+            break
+        decoded.append(value)
+    assert decoded == [reference.random() for _ in decoded]
+    assert pos + 7 > size or stream[pos] < 16  # ran out: fewer than 7 bytes, or a longer draw cut short

@@ -269,7 +269,7 @@ PIECES = [b"a", b'"gameHistory"', b"\n", b"\r", b"\r\n", b"\xff", b"\xc3\xa9", b
 @given(st.lists(st.sampled_from(PIECES)))
 def test_the_history_lines_are_found_as_reading_the_text_finds_them(pieces: list[bytes]) -> None:
     """detect_utc_offset looks for its lines in the bytes: the same lines as text mode gives (universal
-    newlines, invalid UTF-8 replaced)."""
+    newlines, invalid UTF-8 replaced; a line of ASCII as its bytes)."""
     import tempfile
 
     from recorder.ingest import _lines_with
@@ -279,4 +279,5 @@ def test_the_history_lines_are_found_as_reading_the_text_finds_them(pieces: list
         path.write_bytes(b"".join(pieces))
         with open(path, encoding="utf-8", errors="replace") as fh:
             expected = [line.rstrip("\n") for line in fh if '"gameHistory"' in line]
-        assert list(_lines_with(path, b'"gameHistory"')) == expected
+        found = list(_lines_with(path, b'"gameHistory"'))
+        assert [line.decode("ascii") if isinstance(line, bytes) else line for line in found] == expected

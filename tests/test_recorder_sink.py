@@ -177,24 +177,24 @@ def test_a_better_recording_at_another_path_replaces_the_old_file(tmp_path: Path
     assert (day / "index.json").read_bytes() == index_from_files(day)
 
 
-# -- the write batch of ingest: the files' I/O in a thread --------------------------------------------------
+# -- the write batch of ingest: the files landed in rounds ------------------------------------------------
 class Held:
-    """Holds the batch's thread before each write until released (so that writes stay queued)."""
+    """Holds the batch's writers before each write until released (none may write before then)."""
 
     def __init__(self, monkeypatch, fail: str | None = None) -> None:
         import recorder.files.batch as batch_module
 
         self.gate = threading.Event()
         self.fail = fail
-        original = batch_module.atomic_write_bytes
+        original = batch_module.write_temp
 
-        def held(path: Path, data: bytes, **options: object):
+        def held(path: Path, data: bytes):
             self.gate.wait(30)
             if self.fail is not None and self.fail in path.name:
                 raise OSError(28, "No space left on device", str(path))
-            return original(path, data, **options)
+            return original(path, data)
 
-        monkeypatch.setattr(batch_module, "atomic_write_bytes", held)
+        monkeypatch.setattr(batch_module, "write_temp", held)
 
 
 def test_a_write_batch_shows_its_queued_writes_and_lands_them_in_order(tmp_path: Path, monkeypatch) -> None:

@@ -215,16 +215,48 @@ def atomic_write_bytes(path: Path | str, data: bytes, *, sync_dir: bool = True) 
     process replaced it at once), with which a cache can later tell that the file is still the one written.
     """
     path = Path(path)
-    directory = path.parent
+    tmp, fd = write_temp(path, data)
+    try:
+        os.fsync(fd)
+    except BaseException:
+        discard_temp(tmp, fd)
+        raise
+    stamp = install_temp(tmp, fd, path, len(data))
+    if sync_dir:
+        fsync_dir(path.parent)
+    return stamp
+
+
+# atomic_write_bytes in three steps, for a batch that fsyncs its temporary files together
+# (recorder.files.batch): write_temp, then os.fsync of its descriptor, then install_temp (or discard_temp).
+# Plain system calls on the descriptor (no file object: its fstat, isatty and seek are three more).
+def write_temp(path: Path, data: bytes) -> tuple[Path, int]:
+    """A new temporary file beside ``path`` holding ``data`` (not yet fsynced), and its open descriptor."""
     tmp, fd = _create_temp(path)
-    # Plain system calls on the descriptor (no file object: its fstat, isatty and seek are three more),
-    # since a writer thread waits for the GIL after each one while the caller computes.
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    except BaseException:
+        discard_temp(tmp, fd)
+        raise
+    return tmp, fd
+
+
+def discard_temp(tmp: Path, fd: int) -> None:
+    """Close and remove a temporary file of :func:`write_temp` (after a failure)."""
+    with contextlib.suppress(OSError):
+        os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+
+
+def install_temp(tmp: Path, fd: int, path: Path, size: int) -> FileStamp | None:
+    """Rename a temporary file of :func:`write_temp`, fsynced, over ``path`` (closing its descriptor);
+    returns the new file's stamp as :func:`atomic_write_bytes` does. On error the temporary file is
+    removed."""
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
             st = os.fstat(fd)
         finally:
             os.close(fd)
@@ -233,10 +265,8 @@ def atomic_write_bytes(path: Path | str, data: bytes, *, sync_dir: bool = True) 
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    if sync_dir:
-        fsync_dir(directory)
     stamp = file_stamp(path)
-    return stamp if stamp is not None and stamp[:3] == (st.st_dev, st.st_ino, len(data)) else None
+    return stamp if stamp is not None and stamp[:3] == (st.st_dev, st.st_ino, size) else None
 
 
 # Temporary names: random per process, then counted (a random name per file cost a getrandom call each).

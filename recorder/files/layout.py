@@ -12,7 +12,7 @@ Recorders write through :meth:`RecordingsLayout.write_game` / :meth:`RecordingsL
 (path from the content, checked to stay in the root, atomic, never replacing a *different* game or
 session); :meth:`RecordingsLayout.store_game` / :meth:`RecordingsLayout.store_session` do the same and also
 return the file's stamp (for an index built without reading the file back), or hand the write to a
-:class:`~recorder.files.batch.WriteBatch` (ingest: the files' I/O in a thread, folders fsynced once).
+:class:`~recorder.files.batch.WriteBatch` (ingest: files landed in rounds, folders fsynced once).
 Anything reads a single file with :func:`read_game` / :func:`read_session`, and walks a root with
 :meth:`RecordingsLayout.iter_games` / :meth:`RecordingsLayout.iter_sessions`. Temporary files
 (``.*.tmp``) and other dot files are never listed.
@@ -234,8 +234,8 @@ class RecordingsLayout:
         16-hex name. An unreadable file in the way raises :class:`RecordingConflictError` unless
         ``overwrite`` is true. With ``batch``, the write is queued there (``done`` is called when it has
         landed), and the files it still holds count as written; the file's place is then checked (inside
-        the root, :class:`UnsafePathError` otherwise) and its folder made by the batch's writer, just before
-        it writes (a writer thread's system calls do not hold up the caller), and an error comes to ``done``.
+        the root, :class:`UnsafePathError` otherwise) and its folder made by the batch, just before it
+        writes (when it lands its round of writes), and an error comes to ``done``.
         """
         if batch is not None:
             short, full = self._game_place(game), self._game_place(game, True)
@@ -259,7 +259,7 @@ class RecordingsLayout:
     def _store(self, path: Path, data: bytes, batch: WriteBatch | None, done: Done | None) -> Written:
         if batch is not None:
 
-            def before() -> None:  # in the writer thread, right before the write
+            def before() -> None:  # when the batch lands the write, right before it
                 ensure_inside(self.root, path)
                 ensure_dir(path.parent, batch.dirs.add)  # a new folder's entry is made durable with the batch
 
