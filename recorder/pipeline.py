@@ -104,6 +104,7 @@ class RecorderPipeline:
         self._conn = conn
         if event == "connect":
             self._live_conns.add(conn)
+            self._conn_rank.pop(conn, None)  # a new stream starts at the current game, after none of ours
         elif event == "disconnect":
             self._live_conns.discard(conn)
             self._conn_rank.pop(conn, None)

@@ -177,7 +177,12 @@ class PlayerSessionRecorder(PlayerInputs):
 
     def _check(self, clock: int, final: bool) -> None:
         if self.verifier is not None and self.verifier.pending:
-            self.verifier.resolve(self._states(), clock, final=final, hold=self._start.left_out)
+            # An update of a game not over yet may wait for the trades the leaderboard puts back at its end.
+            running = {game.rank for game in self._games.values() if not game.final}
+            states = self._states()
+            self.verifier.resolve(
+                states, clock, final=final, hold=self._start.left_out, defer=running.__contains__
+            )
             self.changed = True
 
     def _states(self) -> list[AccountState]:

@@ -99,12 +99,14 @@ class StateVerifier:
         *,
         final: bool = False,
         hold: Callable[[float], bool] | None = None,
+        defer: Callable[[float], bool] | None = None,
     ) -> int:
         """Match pending updates with ``states`` (the ledger's recent states, latest last).
 
         Updates that match are counted as checked; those older than ``patience`` ticks (or all, when
         ``final``) that still match nothing are counted as drift. Updates whose tag is ``hold`` are not
-        judged yet (kept pending; dropped when ``final``). Returns the number of new drifts.
+        judged yet (kept pending; dropped when ``final``); those whose tag is ``defer`` may match but are
+        not drift before ``final`` (what explains them may still come). Returns the number of new drifts.
         """
         if not self._pending:
             return 0
@@ -119,7 +121,9 @@ class StateVerifier:
             if item.state in exact:
                 self.checked += 1
                 continue
-            due = final or clock - item.clock > self.patience
+            due = final or (
+                clock - item.clock > self.patience and not (defer is not None and defer(item.tag))
+            )
             best = None
             if self.tolerance or due:  # the closest state: to match within the tolerance, or to report
                 best = min((item.state.distance(s) for s in states), default=None)

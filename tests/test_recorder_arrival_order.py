@@ -118,3 +118,27 @@ def test_a_lagging_connection_s_game_takes_its_place_in_time(tmp_path: Path) -> 
     (path,) = RecordingsLayout(tmp_path / "rec").session_files()
     actions = read_session(path).actions
     assert [(a.game_id, a.balance_after) for a in actions] == expected
+
+
+def test_a_reconnected_connection_s_first_game_is_the_latest(tmp_path: Path) -> None:
+    """A packet read after its connection's disconnect (the stream's last, handled late) must not make the
+    next connection on that slot look like one lagging behind: its first game is the current one."""
+    (seed_a, game_a, prices_a), (seed_b, game_b, prices_b), (seed_c, game_c, prices_c) = (
+        make_game(f"re-{n}", 12, 20) for n in "abc"
+    )
+    a, b, c = Feed(T0), Feed(T0 + timedelta(seconds=30)), Feed(T0 + timedelta(seconds=60))
+    a.game(seed_a, game_a, prices_a, 0.01)
+    b.game(seed_b, game_b, prices_b, 0.01)
+    c.game(seed_c, game_c, prices_c, 0.01)
+    p = pipeline(tmp_path / "rec")
+    first, *rest = a.events
+    p.feed(first[0], first[1], first[2], 1)
+    p.feed(first[0], "disconnect", ["transport error"], 1)
+    p.feed(first[0], rest[0][1], rest[0][2], 1)  # read after the disconnect
+    for at, event, args in [*a.events, *b.events]:
+        p.feed(at, event, args, 0)
+    p.feed(c.events[0][0], "connect", [], 1)
+    for at, event, args in c.events[:3]:
+        p.feed(at, event, args, 1)
+    ranks = [p.games.rank(g) for g in (game_a, game_b, game_c)]
+    assert ranks == sorted(ranks), ranks

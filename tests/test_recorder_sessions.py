@@ -253,3 +253,43 @@ def test_the_game_under_way_at_authentication_is_kept_only_if_seen_whole(
     verification = part.meta.verification
     assert verification is not None and verification.drift_count == 0, verification
     assert verification.player_updates_checked == (2 if acted_before else 5)
+
+
+def test_an_update_of_a_trade_no_connection_delivered_waits_for_the_leaderboard(tmp_path: Path) -> None:
+    """A buy whose broadcast every connection lost, but whose ``playerUpdate`` came: the leaderboard puts the
+    buy back when the game is over, long after the verifier's patience. The update is no drift."""
+    feed = OwnFeed()
+    seed, game_id, prices = make_game("lost-buy", 45, 60)
+    feed.ledger.open_game(game_id)
+    feed.ledger.on_tick(3, prices[3])
+    feed.buy(game_id, 3, prices[3], 20_000_000, "lost")  # its update is emitted, its trade is not
+    feed.emit("playerUpdate", feed.updates.pop("lost"))
+    rows: dict[int, dict[str, Any]] = {}
+    for tick in range(4, 40):
+        feed.ledger.on_tick(tick, prices[tick])
+        rows[tick] = {
+            "id": PID,
+            "username": NAME,
+            "positionQty": feed.ledger.position_qty / 1e9,
+            "avgCost": round(feed.ledger.avg_price, 9),
+            "totalInvested": feed.ledger.total_invested / 1e9,
+            "pnl": 0,
+            "regularPnl": feed.ledger.regular_pnl(prices[tick]) / 1e9,
+        }
+    feed.ledger.on_tick(40, prices[40])
+    sell = feed.sell_all(game_id, 40, prices[40], "sell")
+    first = len(feed.events)
+    feed.game(seed, game_id, prices, 0.02, trades={41: [sell]})
+    for _, event, args in feed.events[first:]:
+        tick = args[0].get("tickCount") if event == "gameStateUpdate" else None
+        if tick in rows and args[0].get("active"):
+            args[0]["leaderboard"] = [rows[tick]]
+    entry = history_entry(seed, game_id, prices, 0.02)
+    feed.game(*make_game("lost-buy-next"), 0.01, history=[entry], rug_message=False, post_rug=False)
+    feed.play(pipeline(tmp_path / "rec", session_write_interval=0.0))
+    (part,) = sessions(tmp_path / "rec")
+    assert [(a.action, a.tick) for a in part.actions] == [("BUY", 3), ("SELL", 40)]
+    assert part.actions[0].model_extra.get("inferred") is True
+    assert part.actions[-1].balance_after == feed.ledger.cash
+    verification = part.meta.verification
+    assert verification is not None and verification.drift_count == 0, verification
