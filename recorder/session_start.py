@@ -35,14 +35,14 @@ class SessionStart:
     """The first game of an authenticated session and its starting balance's evidence."""
 
     def __init__(self) -> None:
-        self.join_rank: float | None = None  # the rank of the game under way at the first update
+        self.join_rank: float | None = None  # the game the first update's connection was on
         self.join_kept = True  # whether that game is kept (a replay of it explains the first update)
         self.fixed = False  # a game was sealed on the starting balance, or the balance was carried over
         self._first: tuple[int, int, int] = (0, 0, 0)  # position, average cost, invested
         self._updates: list[tuple[float, AccountState]] = []  # (game rank at arrival, the update)
 
     def note(self, update: AccountUpdate, state: AccountState, rank: float, *, fresh: bool) -> None:
-        """A server update, handled while the latest game seen had ``rank``. ``fresh``: no game of this
+        """A server update; ``rank``: the game its connection was on. ``fresh``: no game of this
         session's file is sealed yet (only then can the start still move)."""
         if not fresh or self.fixed:
             return

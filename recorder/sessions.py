@@ -95,8 +95,8 @@ class PlayerSessionRecorder(PlayerInputs):
             self.changed = True
 
     def add_update(self, update: AccountUpdate, at: datetime, clock: int, rank: float = 0.0) -> None:
-        """A ``playerUpdate`` of the authenticated player, handled while the latest game seen had ``rank``:
-        the first ones set the balance."""
+        """A ``playerUpdate`` of the authenticated player; ``rank``: the game its connection was on. The
+        first ones set the balance."""
         self.ended = max(self.ended, at)
         if self.verifier is None:
             return
