@@ -98,20 +98,17 @@ class GameStateRecorder(GameOracleViews):
         return new_tick
 
     def place(self, game_id: str, after: float | None) -> None:
-        """A live trade or sidebet of a game no message has shown yet (its messages were lost, or came
-        after a history revealed it): give the game its place in time, as :meth:`_place` does."""
+        """Give a game its place in time (:meth:`_place`) unless it has one: when a message first shows it,
+        or a live trade or sidebet of it comes first (its messages were lost, or came after a history
+        revealed it)."""
         if game_id not in self._ranks:
             self._ranks[game_id] = self._place(after)
             while len(self._ranks) > DONE_MEMORY:
                 self._ranks.popitem(last=False)
 
     def _track(self, game_id: str, at: datetime, after: float | None) -> TrackedGame:
-        rank = self._ranks.get(game_id)
-        if rank is None:
-            rank = self._ranks[game_id] = self._place(after)
-        while len(self._ranks) > DONE_MEMORY:
-            self._ranks.popitem(last=False)
-        game = self._games[game_id] = TrackedGame(game_id, rank, at)
+        self.place(game_id, after)  # kept if a trade placed it already
+        game = self._games[game_id] = TrackedGame(game_id, self._ranks[game_id], at)
         return game
 
     def _place(self, after: float | None) -> float:

@@ -72,7 +72,7 @@ class PlayerSessionRecorder(PlayerInputs):
         self.recorder_version = recorder_version
         self.basis = "given" if start_balance is not None else "minimal"
         self._first_cash = start_balance or 0  # the starting balance, before any shift
-        self._base = LedgerState(cash=HEADROOM + self._first_cash, min_bet=1, max_bet=HEADROOM)
+        self._base = self._opening(self._first_cash)
         self._sealed: list[ActionRecord] = []
         self._sealed_min = self._base.cash - HEADROOM
         self._sealed_counts = SessionCounters()
@@ -115,8 +115,13 @@ class PlayerSessionRecorder(PlayerInputs):
         they are before the session's start and left out (see :mod:`recorder.session_start`)."""
         self._sealed_counts.left_out += len({a.fill.game_id for a in self._sealed})
         self._sealed, self._cache, self._recent = [], (0, []), StateHistory()
-        self._base = LedgerState(cash=HEADROOM + self._first_cash, min_bet=1, max_bet=HEADROOM)
+        self._base = self._opening(self._first_cash)
         self._sealed_min = self._first_cash
+
+    @staticmethod
+    def _opening(balance: int) -> LedgerState:
+        """The internal ledger's account holding ``balance`` lamports before any game (plus the headroom)."""
+        return LedgerState(cash=HEADROOM + balance, min_bet=1, max_bet=HEADROOM)
 
     def _calibrate(self) -> None:
         """The server's first updates give the starting balance: of the balances that make some ledger
@@ -130,7 +135,7 @@ class PlayerSessionRecorder(PlayerInputs):
         if best == self._first_cash:
             return
         self._first_cash = self._sealed_min = best
-        self._base = LedgerState(cash=HEADROOM + best, min_bet=1, max_bet=HEADROOM)
+        self._base = self._opening(best)
         self._replay()
 
     # -- game events ---------------------------------------------------------------------------------------
@@ -179,9 +184,8 @@ class PlayerSessionRecorder(PlayerInputs):
         if self.verifier is not None and self.verifier.pending:
             # An update of a game not over yet may wait for the trades the leaderboard puts back at its end.
             running = {game.rank for game in self._games.values() if not game.final}
-            states = self._states()
             self.verifier.resolve(
-                states, clock, final=final, hold=self._start.left_out, defer=running.__contains__
+                self._states(), clock, final=final, hold=self._start.left_out, defer=running.__contains__
             )
             self.changed = True
 

@@ -72,10 +72,6 @@ class StateVerifier:
     def pending(self) -> int:
         return len(self._pending)
 
-    def pending_states(self) -> list[AccountState]:
-        """The server updates not matched yet, oldest first."""
-        return [p.state for p in self._pending]
-
     def observe(self, update: AccountState, clock: int, label: str = "", tag: float = 0.0) -> None:
         """A server update arrived (it is checked at the next :meth:`resolve`)."""
         self._pending.append(_Pending(update, clock, label, tag))
