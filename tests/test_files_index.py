@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from test_files_common import real_games, real_sessions, small_game, write_tree
@@ -105,6 +109,53 @@ def test_a_busy_day_s_index_is_streamed_with_the_same_bytes(tmp_path):
     assert report.written and report.games == 599 and len(data) > 3 * (1 << 16)
     assert data == build_index(day)[0].to_json_bytes()
     assert not rebuild_index(day).written  # unchanged: not rewritten
+
+
+ROOT = Path(__file__).resolve().parent.parent
+PEAK_PROBE = """
+import json, sys, tracemalloc
+from pathlib import Path
+from recorder.files import KnownFile, file_stamp, rebuild_index
+
+root, count = Path(sys.argv[1]), int(sys.argv[2])
+games = root / "2025-12-12" / "games"
+games.mkdir(parents=True)
+known = {}
+for i in range(count):
+    name = f"20251212T{i // 3600:02d}{i // 60 % 60:02d}{i % 60:02d}.000Z_{i:08x}.game.json"
+    path = games / name
+    path.write_bytes(b"{}")
+    text = f'{{"file": "games/{name}", "game_id": "20251212-{i:016x}", "size": 2}}'
+    known[str(path)] = KnownFile(file_stamp(path), f"games/{name}", text, f"20251212-{i:016x}")
+rebuild_index(games.parent, known)  # once untraced: what a first call caches is not the day's
+tracemalloc.start()
+report = rebuild_index(games.parent, known)
+peak = tracemalloc.get_traced_memory()[1]
+tracemalloc.stop()
+last = json.loads((games.parent / "index.json").read_text())["games"][-1]
+print(json.dumps({"peak": peak, "games": report.games, "problems": len(report.problems), "last": last}))
+"""
+
+
+def test_a_rebuild_s_memory_hardly_grows_with_the_day(tmp_path):
+    # a live recorder rebuilds its day's index every 30 s: holding the day's entries at once made its
+    # memory grow with the day's games (the allocator keeps what a peak took). Measured in a fresh
+    # interpreter: in this one, a global table (pathlib's interned names) may choose that moment to grow.
+    peaks = {}
+    for count in (200, 2000):
+        done = subprocess.run(
+            [sys.executable, "-c", PEAK_PROBE, str(tmp_path / str(count)), str(count)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+        )
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)
+        assert (result["games"], result["problems"], result["last"]["size"]) == (count, 0, 2)
+        peaks[count] = result["peak"]
+    per_file = (peaks[2000] - peaks[200]) / 1800
+    assert per_file < 300, f"{per_file:.0f} bytes of peak memory per file (holding entries: ~580)"
 
 
 def test_misplaced_and_duplicate_files_are_reported(tree):
@@ -229,3 +280,24 @@ def test_build_index_needs_a_day_folder(tmp_path):
     with pytest.raises(ValueError, match="not a day folder"):
         build_index(tmp_path)
     assert RecordingsLayout(tmp_path / "nowhere").days() == []
+
+
+def test_day_scan_lists_names_in_the_order_of_the_file_listing(tmp_path):
+    # the names are sorted as bytes in one numpy block: the order must be the one sorted() gives the str
+    # names, whatever their length (longer than the block's first width), script or shared prefixes
+    from recorder.files.day_scan import _sorted_names
+
+    names = [
+        "20251212T000001.000Z_0000000a.game.json",
+        "20251212T000001.000Z_0000000a.game.json.game.json",
+        "é_0000000b.game.json",
+        "z" * 120 + ".game.json",
+        "Z_upper.game.json",
+        "20251212T000000.000Z_ffffffff.game.json",
+        "ü€_0000000c.game.json",
+    ]
+    for name in [*names, ".tmp-hidden.game.json", "notes.txt"]:
+        (tmp_path / name).write_bytes(b"{}")
+    listed = [os.fsdecode(raw) for raw in _sorted_names(tmp_path, ".game.json")]
+    assert listed == sorted(names)
+    assert len(_sorted_names(tmp_path / "absent", ".game.json")) == 0

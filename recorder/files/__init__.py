@@ -21,26 +21,28 @@ the field. Typical use::
 """
 
 from recorder.files.batch import DirSyncer, WriteBatch
+from recorder.files.day_scan import (
+    FileProblem,
+    KnownFile,
+    game_entry,
+    known_file,
+    read_checked,
+    session_entry,
+)
 from recorder.files.errors import RecordingConflictError, RecordingFormatError, UnsafePathError
 from recorder.files.fields import format_day, format_time, parse_day, parse_time, to_ms, utc_from_ms, utc_now
 from recorder.files.game import GameMeta, GameRecording, GameSource, PriceSource, VerificationDetail
 from recorder.files.index import (
     DayReport,
-    FileProblem,
     IndexStatus,
-    KnownFile,
     RebuildReport,
     build_index,
     day_dirs,
-    game_entry,
     index_status,
-    known_file,
     load_index,
-    read_checked,
     read_index,
     rebuild_all,
     rebuild_index,
-    session_entry,
 )
 from recorder.files.index_model import DailyIndex, ExcludedFile, IndexGameEntry, IndexSessionEntry
 from recorder.files.jsonio import (

@@ -15,58 +15,23 @@ others. The index is the same either way.
 
 Memory stays flat however busy the day: a known entry is kept already encoded (and the recorder's sink keeps
 them on disk, :mod:`recorder.known_store`; ``known`` is any mapping with ``get``), and :func:`rebuild_index`
-streams the index to disk entry by entry, comparing it with the old one as it goes, instead of building the
-whole document (megabytes for a day of thousands of games) twice over.
+streams the index to disk entry by entry as :class:`recorder.files.day_scan.DayScan` yields them, comparing
+it with the old one as it goes, instead of holding the day's entries and the whole document (megabytes for
+a day of thousands of games) at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from recorder.files.errors import RecordingFormatError, UnsafePathError
+from recorder.files.day_scan import DayScan, FileProblem, Item, Known, entry_text, rel_path
+from recorder.files.errors import RecordingFormatError
 from recorder.files.fields import format_day, parse_day
-from recorder.files.game import GameRecording
-from recorder.files.index_model import DailyIndex, ExcludedFile, IndexGameEntry, IndexSessionEntry
-from recorder.files.jsonio import (
-    FileStamp,
-    atomic_write_chunks,
-    dumps_at,
-    file_stamp,
-    loads_document,
-    read_document,
-)
+from recorder.files.index_model import DailyIndex, IndexGameEntry, IndexSessionEntry
+from recorder.files.jsonio import atomic_write_chunks, dumps_at, loads_document, read_document
 from recorder.files.layout import INDEX_NAME, RecordingsLayout, is_day_dir
-from recorder.files.naming import ensure_inside
-from recorder.files.session import SessionRecording
-
-
-@dataclass(frozen=True)
-class FileProblem:
-    """A file left out of the index, and why (``error`` names the file and the field)."""
-
-    path: Path
-    error: str
-
-
-@dataclass(frozen=True, slots=True)
-class KnownFile:
-    """A file's index entry known by its writer, valid while the file has ``stamp`` (module docstring):
-    ``text`` is the entry as ``index.json`` holds it (:func:`entry_text`), ``game_id`` is set for a game."""
-
-    stamp: FileStamp
-    file: str  # relative to the day folder
-    text: str
-    game_id: str | None = None
-
-
-ENTRY_DEPTH = 2  # an entry's depth in index.json: {"games": [entry, ...]}
-
-
-def entry_text(entry: IndexGameEntry | IndexSessionEntry | ExcludedFile) -> str:
-    """An entry encoded as it appears in ``index.json``."""
-    return dumps_at(entry.to_file_dict(), ENTRY_DEPTH)
 
 
 @dataclass
@@ -135,144 +100,6 @@ def _day_of(day_dir: Path) -> tuple[Path, RecordingsLayout]:
     return day_dir, RecordingsLayout(day_dir.parent)
 
 
-def _rel(day_dir: Path, path: Path) -> str:
-    return path.relative_to(day_dir).as_posix()
-
-
-def _short_error(exc: Exception) -> str:
-    if isinstance(exc, RecordingFormatError):
-        return f"{exc.field}: {exc.detail}" if exc.field else exc.detail
-    return str(exc)
-
-
-def read_checked(layout: RecordingsLayout, path: Path, kind: type) -> tuple[bytes, object]:
-    """Read a listed file: a regular file inside the root, valid, and at the place its content names.
-
-    Raises ``RecordingFormatError`` (invalid content), ``UnsafePathError`` (outside the root, not a regular
-    file, misplaced) or ``OSError``.
-    """
-    ensure_inside(layout.root, path)  # a symlink may point elsewhere in the root, never outside it
-    if not path.is_file():
-        raise UnsafePathError("not a regular file")
-    data = path.read_bytes()
-    doc = kind.from_json_bytes(data, path)
-    places = layout.game_paths(doc) if isinstance(doc, GameRecording) else (layout.session_path(doc),)
-    wheres = [place.relative_to(layout.root).as_posix() for place in places]
-    if path.relative_to(layout.root).as_posix() not in wheres:
-        raise UnsafePathError(f"misplaced: its content belongs at {wheres[0]}")
-    return data, doc
-
-
-def game_entry(game: GameRecording, file: str, size: int) -> IndexGameEntry:
-    """The index entry of a game file (``file``: its path relative to the day folder; ``size``: bytes)."""
-    meta = game.meta
-    return IndexGameEntry(
-        file=file,
-        game_id=meta.game_id,
-        start_time=meta.start_time,
-        duration_ticks=meta.duration_ticks,
-        peak_multiplier=meta.peak_multiplier,
-        end_time=meta.end_time,
-        rug_price=game.rug_price,
-        verified=meta.verified,
-        size=size,
-    )
-
-
-def session_entry(session: SessionRecording, file: str, size: int) -> IndexSessionEntry:
-    """The index entry of a session file (as :func:`game_entry`)."""
-    meta = session.meta
-    return IndexSessionEntry(
-        file=file,
-        player_id=meta.player_id,
-        username=meta.username,
-        games_played=session.games_played,
-        total_actions=len(session.actions),
-        session_start=meta.session_start,
-        session_end=meta.session_end,
-        game_ids=session.game_ids,
-        size=size,
-    )
-
-
-def known_file(path: Path, stamp: FileStamp, doc: GameRecording | SessionRecording) -> KnownFile:
-    """What a writer remembers of the file it has just written at ``path`` (``day/games/...``)."""
-    file = path.relative_to(path.parent.parent).as_posix()
-    if isinstance(doc, GameRecording):
-        return KnownFile(stamp, file, entry_text(game_entry(doc, file, stamp[2])), doc.meta.game_id)
-    return KnownFile(stamp, file, entry_text(session_entry(doc, file, stamp[2])))
-
-
-Known = Mapping[str, KnownFile]
-Item = tuple[str | IndexGameEntry | IndexSessionEntry, str | None]  # (known text or new entry, game id)
-
-
-def _known_hit(known: Known | None, path: Path, file: str, game: bool) -> KnownFile | None:
-    """The known entry of ``path`` if the file is still the one its writer wrote, else None."""
-    hit = known.get(str(path)) if known is not None else None  # not `if known`: a store's len() is a query
-    if hit is None or hit.file != file or (hit.game_id is not None) != game:
-        return None
-    return hit if file_stamp(path) == hit.stamp else None
-
-
-@dataclass
-class _Scan:
-    """A day folder's files, each as its entry (known text, or a model read now) or as excluded."""
-
-    games: list[Item] = field(default_factory=list)
-    sessions: list[Item] = field(default_factory=list)
-    excluded: list[ExcludedFile] = field(default_factory=list)
-    problems: list[FileProblem] = field(default_factory=list)
-
-    def exclude(self, day_dir: Path, path: Path, exc: Exception) -> None:
-        try:
-            size = path.stat().st_size
-        except OSError:
-            size = 0
-        error = str(exc) if isinstance(exc, RecordingFormatError) else f"{path}: {exc}"
-        self.problems.append(FileProblem(path, error))
-        self.excluded.append(ExcludedFile(file=_rel(day_dir, path), size=size, error=_short_error(exc)))
-
-
-def _scan(day_dir: Path, layout: RecordingsLayout, known: Known | None) -> _Scan:
-    scan = _Scan()
-    seen_games: dict[str, str] = {}
-    for path in layout.game_files(day_dir):
-        file = _rel(day_dir, path)
-        try:
-            hit = _known_hit(known, path, file, game=True)
-            if hit is not None:
-                item: Item = (hit.text, hit.game_id)
-            else:
-                data, game = read_checked(layout, path, GameRecording)
-                assert isinstance(game, GameRecording)
-                item = (game_entry(game, file, len(data)), game.meta.game_id)
-            game_id = item[1]
-            assert game_id is not None
-            if game_id in seen_games:
-                raise UnsafePathError(f"duplicate of game {game_id} in {seen_games[game_id]}")
-        except (RecordingFormatError, UnsafePathError, OSError) as exc:
-            scan.exclude(day_dir, path, exc)
-            continue
-        seen_games[game_id] = file
-        scan.games.append(item)
-    for path in layout.session_files(day_dir):
-        file = _rel(day_dir, path)
-        try:
-            hit = _known_hit(known, path, file, game=False)
-            if hit is not None:
-                item = (hit.text, None)
-            else:
-                data, session = read_checked(layout, path, SessionRecording)
-                assert isinstance(session, SessionRecording)
-                item = (session_entry(session, file, len(data)), None)
-        except (RecordingFormatError, UnsafePathError, OSError) as exc:
-            scan.exclude(day_dir, path, exc)
-            continue
-        scan.sessions.append(item)
-    return scan
-
-
 def build_index(day_dir: Path | str, known: Known | None = None) -> tuple[DailyIndex, list[FileProblem]]:
     """The index of a day folder as the files say it should be, and the files that could not be indexed.
 
@@ -280,16 +107,18 @@ def build_index(day_dir: Path | str, known: Known | None = None) -> tuple[DailyI
     Raises ``ValueError`` if ``day_dir`` is not named ``YYYY-MM-DD``.
     """
     day_dir, layout = _day_of(Path(day_dir))
-    scan = _scan(day_dir, layout, known)
+    scan = DayScan(day_dir, layout, known)
 
     def model(item: Item, kind: type[IndexGameEntry] | type[IndexSessionEntry]) -> object:
         value = item[0]
         return kind.from_file_dict(loads_document(value.encode("ascii"))) if isinstance(value, str) else value
 
+    games = tuple(model(i, IndexGameEntry) for i in scan.games())
+    sessions = tuple(model(i, IndexSessionEntry) for i in scan.sessions())
     index = DailyIndex(
         date=parse_day(day_dir.name),
-        games=tuple(model(i, IndexGameEntry) for i in scan.games),
-        sessions=tuple(model(i, IndexSessionEntry) for i in scan.sessions),
+        games=games,
+        sessions=sessions,
         excluded=tuple(scan.excluded) or None,
     )
     return index, scan.problems
@@ -300,35 +129,48 @@ def rebuild_index(day_dir: Path | str, known: Known | None = None) -> DayReport:
 
     The bytes are those of ``DailyIndex(...).to_json_bytes()``, written without building the document."""
     day_dir, layout = _day_of(Path(day_dir))
-    scan = _scan(day_dir, layout, known)
+    scan = DayScan(day_dir, layout, known)
 
-    def texts(items: list[Item]) -> Iterator[str]:
+    def texts(items: Iterator[Item]) -> Iterator[str]:
         return (value if isinstance(value, str) else entry_text(value) for value, _ in items)
 
-    groups = [("games", texts(scan.games)), ("sessions", texts(scan.sessions))]
-    if scan.excluded:
-        groups.append(("excluded", (entry_text(e) for e in scan.excluded)))
+    def excluded() -> Iterator[str]:  # complete only once the files have been scanned: asked for last
+        return (entry_text(e) for e in scan.excluded)
+
+    groups = [
+        ("games", texts(scan.games()), True),
+        ("sessions", texts(scan.sessions()), True),
+        ("excluded", excluded(), False),
+    ]
     date = format_day(parse_day(day_dir.name))
     written = atomic_write_chunks(day_dir / INDEX_NAME, _index_chunks(date, groups))
-    return DayReport(day_dir, len(scan.games), len(scan.sessions), scan.problems, written=written)
+    return DayReport(day_dir, scan.games_count, scan.sessions_count, scan.problems, written=written)
 
 
-def _index_chunks(date: str, groups: list[tuple[str, Iterator[str]]]) -> Iterator[bytes]:
-    """``index.json`` as :func:`recorder.files.jsonio.dumps_document` writes it, in pieces of ~64 KB."""
+def _index_chunks(date: str, groups: list[tuple[str, Iterator[str], bool]]) -> Iterator[bytes]:
+    """``index.json`` as :func:`recorder.files.jsonio.dumps_document` writes it, in pieces of ~64 KB; each
+    group is ``(key, entries, required)``: a group not required is left out when it has no entry."""
     pending: list[str] = ['{\n  "date": ', dumps_at(date, 1)]
     size = 0
-    for key, entries in groups:
+    for key, entries, required in groups:
+        texts = iter(entries)
+        text = next(texts, None)
+        if text is None and not required:
+            continue
         pending.append(f',\n  "{key}": [')
-        first = True
-        for text in entries:
-            pending.append("\n    " if first else ",\n    ")
-            pending.append(text)
-            first = False
+        if text is None:
+            pending.append("]")
+            continue
+        separator = "\n    "
+        while text is not None:
+            pending += (separator, text)
+            separator = ",\n    "
             size += len(text)
             if size >= 1 << 16:
                 yield "".join(pending).encode("ascii")
                 pending, size = [], 0
-        pending.append("]" if first else "\n  ]")
+            text = next(texts, None)
+        pending.append("\n  ]")
     pending.append("\n}\n")
     yield "".join(pending).encode("ascii")
 
@@ -358,7 +200,7 @@ def index_status(day_dir: Path | str) -> IndexStatus:
     present: dict[str, int] = {}
     for path in [*layout.game_files(day_dir), *layout.session_files(day_dir)]:
         try:
-            present[_rel(day_dir, path)] = path.stat().st_size
+            present[rel_path(day_dir, path)] = path.stat().st_size
         except OSError:
             continue
     status.not_indexed = sorted(set(present) - set(recorded))
