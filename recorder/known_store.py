@@ -93,10 +93,15 @@ class KnownStore:
             self._db.execute(
                 "UPDATE known SET kept = 1 WHERE folder = ? AND seq <= ? AND kept = 0", (folder, mark)
             )
+            if self.keep <= 0:
+                self._db.execute("DELETE FROM known WHERE kept = 1")
+                return
+            # older than the keep-th newest kept entry (NULL, nothing, while fewer are kept): a walk down
+            # the (kept, seq) index, where NOT IN (... LIMIT keep) built a temporary table of `keep` rows
             self._db.execute(
-                "DELETE FROM known WHERE kept = 1 AND seq NOT IN"
-                " (SELECT seq FROM known WHERE kept = 1 ORDER BY seq DESC LIMIT ?)",
-                (self.keep,),
+                "DELETE FROM known WHERE kept = 1 AND seq <"
+                " (SELECT seq FROM known WHERE kept = 1 ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                (self.keep - 1,),
             )
 
     def counts(self) -> tuple[int, int]:

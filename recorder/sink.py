@@ -56,10 +56,11 @@ from recorder.game_finder import GameFinder, StoredGame, rank_of
 from recorder.known_store import KnownStore
 
 log = logging.getLogger(__name__)
-# Index entries of written files kept (on disk): more than a day can hold (86,400 s over a game
-# cycle of at least ~20 s, cooldown included, is 4,320 games; a real day has ~1,200), so that no rebuild of
-# the day being recorded ever reads a game file back.
-KEEP_KNOWN = 5000
+# Index entries of written files kept (on disk, ~400 bytes each): more than a day can hold, so that no
+# rebuild of the day being recorded ever reads a file back. A day has at most 4,320 games (86,400 s over a
+# game cycle of at least ~20 s, cooldown included; a real day has ~1,200), plus the session files of every
+# player followed (a file per 500 actions: following everyone, thousands).
+KEEP_KNOWN = 20_000
 __all__ = ["RecordingSink", "StoredGame", "rank_of"]
 
 
