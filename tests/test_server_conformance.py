@@ -128,6 +128,16 @@ def history_of(messages: list[dict]) -> tuple[list[dict], dict[str, list[dict]]]
 
 
 # -- our side ----------------------------------------------------------------------------------------
+def _running(state: object, game_id: str) -> bool:
+    """A state of game ``game_id`` under way: presale over, not rugged."""
+    return (
+        isinstance(state, dict)
+        and state.get("gameId") == game_id
+        and state.get("active") is True
+        and not state.get("rugged")
+    )
+
+
 async def collect() -> FeedClient:
     config = ServerConfig(
         manual_clock=True,
@@ -155,7 +165,10 @@ async def collect() -> FeedClient:
             assert (await client.call("sellOrder", {"percentage": 25}))["success"]
             await server.step_until(lambda e: e.market.phase is Phase.RUGGED)
         await server.step_until(lambda e: e.market.phase is Phase.ACTIVE)  # the reveal of both games
-        await asyncio.sleep(0.1)
+        # the next game's first running tick comes after the reveal: once it is here, so is the reveal
+        # (waited for, not slept: on a loaded machine the last messages can take a while)
+        game = server.engine.market.game_id
+        await client.wait_for(lambda r: r.event == "gameStateUpdate" and _running(r.payload, game))
         await client.close()
     return client
 
