@@ -13,15 +13,14 @@ when the suffix is there (a game written again), and reads a candidate's meta th
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from recorder.files import GameRecording, RecordingFormatError, RecordingsLayout, parse_day, read_game
+from recorder.files import GameRecording, RecordingFormatError, RecordingsLayout, read_game
 
 log = logging.getLogger(__name__)
 _SOURCE_RANK = {"live": 3, "ingest": 3, "history": 1}
@@ -62,22 +61,16 @@ def short_key(text: str) -> int | None:
         return None
 
 
-@functools.lru_cache(maxsize=64)
-def _days_around(stamp: str) -> tuple[date, ...] | None:
-    """``YYYYMMDD`` and the days either side of it (None if it is no date). Cached: ids repeat days."""
-    if len(stamp) != 8 or not stamp.isdigit():
-        return None
-    try:
-        created = date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:]))
-    except ValueError:
-        return None
-    return tuple(created + timedelta(days=offset) for offset in (-1, 0, 1))
-
-
-def id_days(game_id: str) -> tuple[date, ...] | None:
+def id_days(game_id: str) -> list[date] | None:
     """The days whose folder may hold the file of ``game_id``: its creation date and both neighbours (None
     if the id does not start with a date)."""
-    return _days_around(game_id[:8]) if game_id[8:9] == "-" else None
+    if len(game_id) < 9 or game_id[8] != "-" or not game_id[:8].isdigit():
+        return None
+    try:
+        created = datetime.strptime(game_id[:8], "%Y%m%d").date()
+    except ValueError:
+        return None
+    return [created + timedelta(days=offset) for offset in (-1, 0, 1)]
 
 
 def _name_key(path: Path) -> int | None:
@@ -91,16 +84,14 @@ class GameFinder:
     def __init__(self, layout: RecordingsLayout, read: Callable[[Path], GameRecording] = read_game) -> None:
         self.layout = layout
         self.read = read  # the sink's reader sees the files its write batch still holds
-        self._days: OrderedDict[date, set[int]] = OrderedDict()  # day -> its folder's short suffixes (LRU)
+        self._days: OrderedDict[Path, set[int]] = OrderedDict()  # day folder -> short suffixes (LRU)
         self._stored: OrderedDict[Path, StoredGame | None] = OrderedDict()
 
-    def _keys(self, day: date) -> set[int]:
-        """The short suffixes of the game files of ``day`` (its folder listed once while the day stays
-        cached; a folder not there yet lists as empty, and our own writes are added as they are made)."""
+    def _keys(self, day: Path) -> set[int]:
+        """The short suffixes of the game files in ``day`` (listed once while the day stays cached)."""
         keys = self._days.get(day)
         if keys is None:
-            listing = self.layout.game_files(self.layout.day_dir(day))
-            keys = {key for key in map(_name_key, listing) if key is not None}
+            keys = {key for key in map(_name_key, self.layout.game_files(day)) if key is not None}
             self._days[day] = keys
             while len(self._days) > DAYS_CACHED:
                 self._days.popitem(last=False)
@@ -134,12 +125,11 @@ class GameFinder:
         if key is None:
             return []
         days = id_days(game_id)
-        if days is None:
-            days = tuple(parse_day(folder.name) for folder in self.layout.days())
+        folders = self.layout.days() if days is None else [self.layout.day_dir(day) for day in days]
         found: list[Path] = []
-        for day in days:
-            if key in self._keys(day):
-                found += [p for p in self.layout.game_files(self.layout.day_dir(day)) if _name_key(p) == key]
+        for day in folders:
+            if day.is_dir() and key in self._keys(day):
+                found += [p for p in self.layout.game_files(day) if _name_key(p) == key]
         # files just written may still wait in the sink's write batch, not yet in a listing
         recent = [p for p, stored in self._stored.items() if stored is not None and _name_key(p) == key]
         found += [p for p in recent if p not in found]
@@ -158,7 +148,7 @@ class GameFinder:
         """``game`` was just written at ``path``."""
         key = _name_key(path)
         if key is not None:  # listed now if need be: the file itself may not have landed yet
-            self._keys(parse_day(path.parent.parent.name)).add(key)
+            self._keys(path.parent.parent).add(key)
         self._remember(path, StoredGame.of(path, game))
 
     def removed(self, path: Path) -> None:
