@@ -2,13 +2,10 @@
 
 A game's file is named from its start time and the first 8 hex digits of its id's suffix, and the start time
 of the same game may be estimated differently by different recordings, so the file of a game id is found by
-that short suffix. A game id starts with its creation date (``YYYYMMDD-``, UTC) and a game starts within
-minutes of its creation, so its file can only be in that day's folder or a neighbour's (the day before or
-after, for a start time estimated across midnight); an id without that date is looked for in every day.
-:class:`GameFinder` keeps, for the :data:`DAYS_CACHED` day folders used last, only the set of short suffixes
-present (as integers: ~60 bytes a file, where paths and records cost ~800), lists a day folder's files only
-when the suffix is there (a game written again), and reads a candidate's meta through a bounded cache of
-:class:`StoredGame` records. A long live run therefore keeps nothing per game it wrote, nor per day.
+that short suffix, in any day folder. :class:`GameFinder` keeps, per day folder, only the set of short
+suffixes present (as integers: ~60 bytes a file, where paths and records cost ~800), lists a day folder's
+files only when the suffix is there (a game written again), and reads a candidate's meta through a bounded
+cache of :class:`StoredGame` records. A long live run therefore keeps no record per game it wrote.
 """
 
 from __future__ import annotations
@@ -17,7 +14,6 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from recorder.files import GameRecording, RecordingFormatError, RecordingsLayout, read_game
@@ -25,7 +21,6 @@ from recorder.files import GameRecording, RecordingFormatError, RecordingsLayout
 log = logging.getLogger(__name__)
 _SOURCE_RANK = {"live": 3, "ingest": 3, "history": 1}
 STORED_CACHE = 512  # StoredGame records kept (the games most recently written or looked at)
-DAYS_CACHED = 8  # day folders whose short suffixes are kept (the days being written and their neighbours)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,18 +56,6 @@ def short_key(text: str) -> int | None:
         return None
 
 
-def id_days(game_id: str) -> list[date] | None:
-    """The days whose folder may hold the file of ``game_id``: its creation date and both neighbours (None
-    if the id does not start with a date)."""
-    if len(game_id) < 9 or game_id[8] != "-" or not game_id[:8].isdigit():
-        return None
-    try:
-        created = datetime.strptime(game_id[:8], "%Y%m%d").date()
-    except ValueError:
-        return None
-    return [created + timedelta(days=offset) for offset in (-1, 0, 1)]
-
-
 def _name_key(path: Path) -> int | None:
     parts = path.name.split("_", 1)
     return short_key(parts[1]) if len(parts) == 2 else None
@@ -84,20 +67,17 @@ class GameFinder:
     def __init__(self, layout: RecordingsLayout, read: Callable[[Path], GameRecording] = read_game) -> None:
         self.layout = layout
         self.read = read  # the sink's reader sees the files its write batch still holds
-        self._days: OrderedDict[Path, set[int]] = OrderedDict()  # day folder -> short suffixes (LRU)
+        self._days: dict[Path, set[int]] | None = None
         self._stored: OrderedDict[Path, StoredGame | None] = OrderedDict()
 
-    def _keys(self, day: Path) -> set[int]:
-        """The short suffixes of the game files in ``day`` (listed once while the day stays cached)."""
-        keys = self._days.get(day)
-        if keys is None:
-            keys = {key for key in map(_name_key, self.layout.game_files(day)) if key is not None}
-            self._days[day] = keys
-            while len(self._days) > DAYS_CACHED:
-                self._days.popitem(last=False)
-        else:
-            self._days.move_to_end(day)
-        return keys
+    def _index(self) -> dict[Path, set[int]]:
+        if self._days is None:
+            self._days = {}
+            for day in self.layout.days():
+                keys = {_name_key(p) for p in self.layout.game_files(day)}
+                keys.discard(None)
+                self._days[day] = keys  # type: ignore[assignment]
+        return self._days
 
     def _remember(self, path: Path, stored: StoredGame | None) -> None:
         self._stored.pop(path, None)
@@ -119,16 +99,13 @@ class GameFinder:
         return stored
 
     def candidates(self, game_id: str) -> list[Path]:
-        """The game files whose name carries the short suffix of ``game_id``, in the day folders its file can
-        be in (module docstring)."""
+        """The game files whose name carries the short suffix of ``game_id``, in any day folder."""
         key = short_key(game_id.split("-", 1)[-1])
         if key is None:
             return []
-        days = id_days(game_id)
-        folders = self.layout.days() if days is None else [self.layout.day_dir(day) for day in days]
         found: list[Path] = []
-        for day in folders:
-            if day.is_dir() and key in self._keys(day):
+        for day, keys in self._index().items():
+            if key in keys:
                 found += [p for p in self.layout.game_files(day) if _name_key(p) == key]
         # files just written may still wait in the sink's write batch, not yet in a listing
         recent = [p for p, stored in self._stored.items() if stored is not None and _name_key(p) == key]
@@ -147,8 +124,8 @@ class GameFinder:
     def written(self, path: Path, game: GameRecording) -> None:
         """``game`` was just written at ``path``."""
         key = _name_key(path)
-        if key is not None:  # listed now if need be: the file itself may not have landed yet
-            self._keys(path.parent.parent).add(key)
+        if key is not None:
+            self._index().setdefault(path.parent.parent, set()).add(key)
         self._remember(path, StoredGame.of(path, game))
 
     def removed(self, path: Path) -> None:

@@ -146,7 +146,7 @@ def test_the_sink_keeps_no_record_per_game_written(tmp_path: Path, monkeypatch) 
     for i, game_id in enumerate(ids):
         assert sink.write_game(small_game(game_id, start + timedelta(seconds=i))) is not None
     assert len(sink.on_disk._stored) == STORED_CACHE
-    assert sum(map(len, sink.on_disk._days.values())) == len(ids)  # one small int a file
+    assert sum(map(len, sink.on_disk._index().values())) == len(ids)  # one small int a file
     listed: list[Path] = []
     original = sink.layout.game_files
 
@@ -159,24 +159,6 @@ def test_the_sink_keeps_no_record_per_game_written(tmp_path: Path, monkeypatch) 
     first = sink.find_game(ids[0])  # forgotten by the cache: found on disk again
     assert first is not None and first.game_id == ids[0] and len(listed) == 1
     sink.close()
-
-
-def test_the_sink_keeps_suffixes_of_a_few_days_only_and_finds_a_game_across_midnight(tmp_path: Path) -> None:
-    from recorder.game_finder import DAYS_CACHED
-
-    sink = RecordingSink(tmp_path, index_interval=-1)
-    days = DAYS_CACHED + 4
-    for day in range(days):  # a game created at 23:59:50 each day, started after midnight
-        start = datetime(2025, 12, 1 + day, 23, 59, 50, tzinfo=UTC) + timedelta(seconds=15)
-        assert sink.write_game(small_game(f"202512{1 + day:02d}-{day:016x}", start)) is not None
-    assert len(sink.on_disk._days) == DAYS_CACHED  # not one set per day ever written
-    again = RecordingSink(tmp_path, index_interval=-1)  # a new run knows nothing yet
-    first = again.find_game("20251201-0000000000000000")
-    assert first is not None and first.path.parent.parent.name == "2025-12-02"
-    assert again.find_game("20251201-0000000000000001") is None
-    assert len(again.on_disk._days) <= 3  # only the folders the id's date allows were listed
-    sink.close()
-    again.close()
 
 
 def test_a_better_recording_at_another_path_replaces_the_old_file(tmp_path: Path) -> None:
