@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recorder.files import GameRecording, RecordingFormatError, RecordingsLayout, read_game
+from recorder.files.naming import name_key, short_key
 
 log = logging.getLogger(__name__)
 _SOURCE_RANK = {"live": 3, "ingest": 3, "history": 1}
@@ -48,17 +49,8 @@ def rank_of(game: GameRecording) -> tuple[int, int]:
     return (1 if meta.verified else 0, _SOURCE_RANK.get(str(meta.source) if meta.source else "", 0))
 
 
-def short_key(text: str) -> int | None:
-    """The first 8 hex digits of ``text`` (an id's suffix, or a file name's part after ``_``) as an int."""
-    try:
-        return int(text[:8], 16) if len(text) >= 8 else None
-    except ValueError:
-        return None
-
-
 def _name_key(path: Path) -> int | None:
-    parts = path.name.split("_", 1)
-    return short_key(parts[1]) if len(parts) == 2 else None
+    return name_key(path.name)
 
 
 class GameFinder:

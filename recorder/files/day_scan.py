@@ -22,8 +22,8 @@ from recorder.files.errors import RecordingFormatError, UnsafePathError
 from recorder.files.game import GameRecording
 from recorder.files.index_model import ExcludedFile, IndexGameEntry, IndexSessionEntry
 from recorder.files.jsonio import FileStamp, dumps_at, file_stamp
-from recorder.files.layout import GAMES_DIR, SESSIONS_DIR, RecordingsLayout
-from recorder.files.naming import GAME_SUFFIX, SESSION_SUFFIX, ensure_inside
+from recorder.files.layout import GAMES_DIR, SESSIONS_DIR, RecordingsLayout, is_listed
+from recorder.files.naming import GAME_SUFFIX, SESSION_SUFFIX, ensure_inside, name_key
 from recorder.files.session import SessionRecording
 
 
@@ -143,7 +143,7 @@ def _sorted_names(directory: Path, suffix: str) -> np.ndarray:
     try:
         with os.scandir(directory) as entries:
             for entry in entries:
-                if not entry.name.endswith(suffix) or entry.name.startswith("."):
+                if not is_listed(entry.name, suffix):
                     continue
                 raw = os.fsencode(entry.name)  # a file name holds no NUL: the padding is never ambiguous
                 if len(raw) > names.itemsize:
@@ -159,19 +159,16 @@ def _sorted_names(directory: Path, suffix: str) -> np.ndarray:
     return names
 
 
-def _short_key(name: str) -> int:
-    """The 8 hex digits after the ``_`` of a game file's name (its id's short suffix), or -1."""
-    part = name.partition("_")[2][:8]
-    try:
-        return int(part, 16) if len(part) == 8 else -1
-    except ValueError:
-        return -1
+def _int_key(name: str) -> int:
+    """The name's short key (:func:`recorder.files.naming.name_key`), -1 for none (numpy holds ints)."""
+    key = name_key(name)
+    return -1 if key is None else key
 
 
 def _shared_keys(names: np.ndarray) -> set[int]:
     """The short keys (-1: none) that more than one name carries. Two files of one game id carry the same
     key (a file is at the path its id names, or excluded), so only those names need their ids remembered."""
-    keys = np.fromiter((_short_key(os.fsdecode(n)) for n in names), dtype=np.int64, count=len(names))
+    keys = np.fromiter((_int_key(os.fsdecode(n)) for n in names), dtype=np.int64, count=len(names))
     values, counts = np.unique(keys, return_counts=True)
     return {int(v) for v in values[counts > 1]}
 
@@ -202,51 +199,50 @@ class DayScan:
             ExcludedFile(file=rel_path(self.day_dir, path), size=size, error=_short_error(exc))
         )
 
+    def _read(
+        self, subdir: str, raw: bytes, kind: type[GameRecording] | type[SessionRecording]
+    ) -> tuple[str, Item] | None:
+        """One listed file's name and entry (known, or read now), or None once it has been excluded."""
+        name = os.fsdecode(raw)
+        path, file = self.day_dir / subdir / name, f"{subdir}/{name}"
+        try:
+            hit = _known_hit(self.known, path, file, game=kind is GameRecording)
+            if hit is not None:
+                return name, (hit.text, hit.game_id)
+            data, doc = read_checked(self.layout, path, kind)
+        except (RecordingFormatError, UnsafePathError, OSError) as exc:
+            self._exclude(path, exc)
+            return None
+        if isinstance(doc, GameRecording):
+            return name, (game_entry(doc, file, len(data)), doc.meta.game_id)
+        assert isinstance(doc, SessionRecording)
+        return name, (session_entry(doc, file, len(data)), None)
+
     def games(self) -> Iterator[Item]:
         """Each game file's entry, in name (time) order; a second file of a game id is excluded."""
-        folder = self.day_dir / GAMES_DIR
-        names = _sorted_names(folder, GAME_SUFFIX)
+        names = _sorted_names(self.day_dir / GAMES_DIR, GAME_SUFFIX)
         shared = _shared_keys(names)
         seen: dict[str, str] = {}  # game id -> its file's name, for the names of a shared key only
         for raw in names:
-            name = os.fsdecode(raw)
-            path, file = folder / name, f"{GAMES_DIR}/{name}"
-            try:
-                hit = _known_hit(self.known, path, file, game=True)
-                if hit is not None:
-                    item: Item = (hit.text, hit.game_id)
-                else:
-                    data, game = read_checked(self.layout, path, GameRecording)
-                    assert isinstance(game, GameRecording)
-                    item = (game_entry(game, file, len(data)), game.meta.game_id)
-                game_id = item[1]
-                assert game_id is not None
-                if game_id in seen:
-                    raise UnsafePathError(f"duplicate of game {game_id} in {GAMES_DIR}/{seen[game_id]}")
-            except (RecordingFormatError, UnsafePathError, OSError) as exc:
-                self._exclude(path, exc)
+            read = self._read(GAMES_DIR, raw, GameRecording)
+            if read is None:
                 continue
-            if shared and _short_key(name) in shared:
+            name, item = read
+            game_id = item[1]
+            assert game_id is not None
+            if game_id in seen:
+                duplicate = f"duplicate of game {game_id} in {GAMES_DIR}/{seen[game_id]}"
+                self._exclude(self.day_dir / GAMES_DIR / name, UnsafePathError(duplicate))
+                continue
+            if shared and _int_key(name) in shared:
                 seen[game_id] = name
             self.games_count += 1
             yield item
 
     def sessions(self) -> Iterator[Item]:
         """Each session file's entry, in name order."""
-        folder = self.day_dir / SESSIONS_DIR
-        for raw in _sorted_names(folder, SESSION_SUFFIX):
-            name = os.fsdecode(raw)
-            path, file = folder / name, f"{SESSIONS_DIR}/{name}"
-            try:
-                hit = _known_hit(self.known, path, file, game=False)
-                if hit is not None:
-                    item: Item = (hit.text, None)
-                else:
-                    data, session = read_checked(self.layout, path, SessionRecording)
-                    assert isinstance(session, SessionRecording)
-                    item = (session_entry(session, file, len(data)), None)
-            except (RecordingFormatError, UnsafePathError, OSError) as exc:
-                self._exclude(path, exc)
-                continue
-            self.sessions_count += 1
-            yield item
+        for raw in _sorted_names(self.day_dir / SESSIONS_DIR, SESSION_SUFFIX):
+            read = self._read(SESSIONS_DIR, raw, SessionRecording)
+            if read is not None:
+                self.sessions_count += 1
+                yield read[1]

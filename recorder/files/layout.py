@@ -112,11 +112,16 @@ def is_day_dir(path: Path | str) -> bool:
     return True
 
 
+def is_listed(name: str, suffix: str) -> bool:
+    """Whether a file ``name`` is listed among those ending in ``suffix`` (dot files are temporaries)."""
+    return name.endswith(suffix) and not name.startswith(".")
+
+
 def _listing(directory: Path, suffix: str) -> list[Path]:
-    """Files ending in ``suffix`` directly in ``directory``, sorted; dot files (temporaries) skipped."""
+    """Files ending in ``suffix`` directly in ``directory``, sorted (:func:`is_listed`)."""
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.iterdir() if p.name.endswith(suffix) and not p.name.startswith("."))
+    return sorted(p for p in directory.iterdir() if is_listed(p.name, suffix))
 
 
 class RecordingsLayout:

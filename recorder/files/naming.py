@@ -81,6 +81,21 @@ def game_file_name(game_id: str, start_time: datetime, *, full: bool = False) ->
     return f"{time_stamp(start_time)}_{suffix if full else suffix[:8]}{GAME_SUFFIX}"
 
 
+def short_key(text: str) -> int | None:
+    """The first 8 hex digits of ``text`` (a game id's suffix, or a game file name's part after ``_``) as
+    an int: what :func:`game_file_name` puts in a short name. None if there are not 8 hex digits."""
+    try:
+        return int(text[:8], 16) if len(text) >= 8 else None
+    except ValueError:
+        return None
+
+
+def name_key(name: str) -> int | None:
+    """The :func:`short_key` of a game file's name (the part after its first ``_``), or None."""
+    parts = name.split("_", 1)
+    return short_key(parts[1]) if len(parts) == 2 else None
+
+
 def session_file_name(username: str, session_start: datetime) -> str:
     """``{YYYYMMDDTHHMMSS}_{safe username}_session.json``."""
     return f"{time_stamp(session_start)}_{safe_name(username)}{SESSION_SUFFIX}"
