@@ -2,19 +2,23 @@
 
 A game's file is named from its start time and the first 8 hex digits of its id's suffix, and the start time
 of the same game may be estimated differently by different recordings, so the file of a game id is found by
-that short suffix, in any day folder. :class:`GameFinder` keeps, per day folder, only the set of short
-suffixes present (as integers: ~60 bytes a file, where paths and records cost ~800), lists a day folder's
-files only when the suffix is there (a game written again), and reads a candidate's meta through a bounded
-cache of :class:`StoredGame` records. A long live run therefore keeps no record per game it wrote.
+that short suffix, in any day folder. :class:`GameFinder` keeps, per day folder, only the short suffixes
+present (:class:`ShortKeys`: 4 bytes a file in a sorted array, where a set of ints costs ~60 and paths and
+records ~800), lists a day folder's files only when the suffix is there (a game written again), and reads a
+candidate's meta through a bounded cache of :class:`StoredGame` records. A long live run therefore keeps no
+record per game it wrote. The day of a game id cannot narrow the search: a game may be recorded days after
+its id's date (``rugs serve`` replays real games under their original ids).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from recorder.files import GameRecording, RecordingFormatError, RecordingsLayout, read_game
 from recorder.files.naming import name_key, short_key
@@ -22,6 +26,7 @@ from recorder.files.naming import name_key, short_key
 log = logging.getLogger(__name__)
 _SOURCE_RANK = {"live": 3, "ingest": 3, "history": 1}
 STORED_CACHE = 512  # StoredGame records kept (the games most recently written or looked at)
+RECENT_KEYS = 1024  # keys added one by one are merged into the sorted array in batches of this many
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,22 +58,49 @@ def _name_key(path: Path) -> int | None:
     return name_key(path.name)
 
 
+class ShortKeys:
+    """A set of short keys (32-bit) in a sorted ``uint32`` array, the newest few in a small set."""
+
+    __slots__ = ("_sorted", "_recent")
+
+    def __init__(self, keys: Iterable[int] = ()) -> None:
+        self._sorted = np.unique(np.fromiter(keys, dtype=np.uint32))
+        self._recent: set[int] = set()
+
+    def __contains__(self, key: int) -> bool:
+        if key in self._recent:
+            return True
+        at = int(np.searchsorted(self._sorted, key))
+        return at < len(self._sorted) and int(self._sorted[at]) == key
+
+    def __len__(self) -> int:
+        return len(self._sorted) + len(self._recent)
+
+    def add(self, key: int) -> None:
+        if key in self:
+            return
+        self._recent.add(key)
+        if len(self._recent) >= RECENT_KEYS:
+            merged = np.concatenate([self._sorted, np.fromiter(self._recent, dtype=np.uint32)])
+            merged.sort()
+            self._sorted, self._recent = merged, set()
+
+
 class GameFinder:
     """The game files under a root, by game id (see the module docstring). Not thread-safe."""
 
     def __init__(self, layout: RecordingsLayout, read: Callable[[Path], GameRecording] = read_game) -> None:
         self.layout = layout
         self.read = read  # the sink's reader sees the files its write batch still holds
-        self._days: dict[Path, set[int]] | None = None
+        self._days: dict[Path, ShortKeys] | None = None
         self._stored: OrderedDict[Path, StoredGame | None] = OrderedDict()
 
-    def _index(self) -> dict[Path, set[int]]:
+    def _index(self) -> dict[Path, ShortKeys]:
         if self._days is None:
             self._days = {}
             for day in self.layout.days():
-                keys = {_name_key(p) for p in self.layout.game_files(day)}
-                keys.discard(None)
-                self._days[day] = keys  # type: ignore[assignment]
+                keys = (_name_key(p) for p in self.layout.game_files(day))
+                self._days[day] = ShortKeys(key for key in keys if key is not None)
         return self._days
 
     def _remember(self, path: Path, stored: StoredGame | None) -> None:
@@ -104,20 +136,21 @@ class GameFinder:
         found += [p for p in recent if p not in found]
         return found
 
+    def copies(self, game_id: str) -> list[StoredGame]:
+        """Every file of ``game_id`` under the root, best first (more than one only if a crash left two)."""
+        found = [stored for path in self.candidates(game_id) if (stored := self.stored_at(path)) is not None]
+        return sorted((s for s in found if s.game_id == game_id), key=lambda s: s.rank, reverse=True)
+
     def find(self, game_id: str) -> StoredGame | None:
         """The file of ``game_id`` anywhere under the root (the best one if a crash left two)."""
-        best: StoredGame | None = None
-        for path in self.candidates(game_id):
-            stored = self.stored_at(path)
-            if stored is not None and stored.game_id == game_id and (best is None or stored.rank > best.rank):
-                best = stored
-        return best
+        copies = self.copies(game_id)
+        return copies[0] if copies else None
 
     def written(self, path: Path, game: GameRecording) -> None:
         """``game`` was just written at ``path``."""
         key = _name_key(path)
         if key is not None:
-            self._index().setdefault(path.parent.parent, set()).add(key)
+            self._index().setdefault(path.parent.parent, ShortKeys()).add(key)
         self._remember(path, StoredGame.of(path, game))
 
     def removed(self, path: Path) -> None:

@@ -133,11 +133,15 @@ class RecordingSink:
             return None
 
     def write_game(self, game: GameRecording) -> Path | None:
-        """Write ``game`` unless a better recording of it exists; returns the file holding the game."""
-        old = self.find_game(game.game_id)
-        if old is not None and old.rank > rank_of(game):
+        """Write ``game`` unless a better recording of it exists; returns the file holding the game.
+
+        Any other file of the game (a crash between writing a better one and removing the old one leaves
+        two) is removed once the file kept is durable."""
+        copies = self.on_disk.copies(game.game_id)
+        if copies and copies[0].rank > rank_of(game):
             self.games_kept += 1
-            return old.path
+            self._remove_copies(copies[1:])
+            return copies[0].path
         try:
             written = self.layout.store_game(game, batch=self._batch, done=self._landed(game))
         except (RecordingConflictError, UnsafePathError, RecordingFormatError, OSError) as exc:
@@ -149,17 +153,21 @@ class RecordingSink:
         with self._cond:
             self._touched.add(path.parent.parent)
         self.games_written += 1
-        if old is not None and old.path != path:
-            if self._batch is not None:
-                self._batch.sync()  # the new file is durable before the old one goes
+        self.games_replaced += self._remove_copies([old for old in copies if old.path != path])
+        self.maybe_index()
+        return path
+
+    def _remove_copies(self, copies: list[StoredGame]) -> int:
+        """Remove these files of a game whose kept file is written (made durable first)."""
+        if copies and self._batch is not None:
+            self._batch.sync()
+        for old in copies:
             with contextlib.suppress(OSError):
                 old.path.unlink()
             self.on_disk.removed(old.path)
             with self._cond:
                 self._touched.add(old.path.parent.parent)
-            self.games_replaced += 1
-        self.maybe_index()
-        return path
+        return len(copies)
 
     # -- sessions ------------------------------------------------------------------------------------------
     def write_session(self, session: SessionRecording) -> Path | None:

@@ -177,6 +177,54 @@ def test_a_better_recording_at_another_path_replaces_the_old_file(tmp_path: Path
     assert (day / "index.json").read_bytes() == index_from_files(day)
 
 
+def test_a_write_heals_the_duplicate_a_crash_left(tmp_path: Path) -> None:
+    # killed between writing a better file at a new path and removing the old one: two files of one game
+    layout = RecordingsLayout(tmp_path)
+    start = datetime(2025, 12, 12, 22, 0, 0, tzinfo=UTC)
+    old = layout.store_game(small_game(start=start, source="history")).path
+    better = layout.store_game(small_game(start=start + timedelta(seconds=2), source="live")).path
+    assert old != better and old.exists() and better.exists()
+    sink = RecordingSink(tmp_path, index_interval=-1)
+    assert [c.path for c in sink.on_disk.copies(small_game().game_id)] == [better, old]  # best first
+    kept = sink.write_game(small_game(start=start, source="history"))  # worse than the kept one
+    assert kept == better and sink.games_kept == 1 and not old.exists()
+    # and a write better than every copy removes them all
+    layout.store_game(small_game(start=start + timedelta(seconds=4), source="history"))
+    best = RecordingSink(tmp_path, index_interval=-1)
+    new = best.write_game(small_game(start=start + timedelta(seconds=6), source="live"))  # as good: written
+    assert new is not None and best.games_replaced == 2
+    assert [p.name for p in layout.game_files(tmp_path / "2025-12-12")] == [new.name]
+    sink.close()
+    best.close()
+
+
+def test_short_keys_hold_many_keys_in_a_sorted_array(monkeypatch) -> None:
+    import random
+
+    import recorder.game_finder as finder
+
+    monkeypatch.setattr(finder, "RECENT_KEYS", 8)
+    rng = random.Random(7)
+    present = {rng.randrange(2**32) for _ in range(500)} | {0, 2**32 - 1}
+    keys = finder.ShortKeys(list(present)[:100])
+    for key in list(present)[100:]:
+        keys.add(key)
+        keys.add(key)  # twice: still one key
+    assert len(keys) == len(present)
+    assert all(key in keys for key in present)
+    assert not any(key in keys for key in (rng.randrange(2**32) for _ in range(2000)) if key not in present)
+
+
+def test_only_eight_hex_digits_make_a_short_key() -> None:
+    from recorder.files.naming import name_key, short_key
+
+    assert short_key("0123abcdEF") == 0x0123ABCD and short_key("ffffffff") == 2**32 - 1
+    signs_and_spaces = ("-1234567", "+1234567", "0x123456", " 1234567", "1_234567")
+    for text in (*signs_and_spaces, "1234567", "g1234567", "１2345678"):
+        assert short_key(text) is None, text
+    assert name_key("20251212T220000_0123abcd.json") == 0x0123ABCD and name_key("nokey.json") is None
+
+
 # -- the write batch of ingest: the files landed in rounds ------------------------------------------------
 class Held:
     """Holds the batch's writers before each write until released (none may write before then)."""

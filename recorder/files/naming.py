@@ -19,6 +19,7 @@ import hashlib
 import os
 import re
 import stat
+import string
 from datetime import datetime
 from pathlib import Path
 
@@ -84,10 +85,9 @@ def game_file_name(game_id: str, start_time: datetime, *, full: bool = False) ->
 def short_key(text: str) -> int | None:
     """The first 8 hex digits of ``text`` (a game id's suffix, or a game file name's part after ``_``) as
     an int: what :func:`game_file_name` puts in a short name. None if there are not 8 hex digits."""
-    try:
-        return int(text[:8], 16) if len(text) >= 8 else None
-    except ValueError:
-        return None
+    head = text[:8]
+    # int() alone would also take a sign, "0x", spaces or "_": only 8 hex digits make a key (< 2**32)
+    return int(head, 16) if len(head) == 8 and all(c in string.hexdigits for c in head) else None
 
 
 def name_key(name: str) -> int | None:
