@@ -1,6 +1,6 @@
-"""Recorder benchmarks: ingest throughput on the shared capture, and memory over 3,000 live games.
+"""Recorder benchmarks: ingest throughput on the shared capture, and memory over 6,000 live games.
 
-    .venv/bin/python scripts/bench_recorder.py [--repeat 20] [--games 3000] [--speed max] [--journal]
+    .venv/bin/python scripts/bench_recorder.py [--repeat 20] [--games 6000] [--speed max] [--journal]
 
 1. Ingest: the Dec-12 raw capture (554 events, 12 games, 19 players followed) ingested ``--repeat`` times
    (every run writes its games, sessions and indexes, fsynced, into a fresh folder). Prints events/s for
@@ -9,9 +9,9 @@
    Aim: 5,000 events/s or more.
 2. Memory: ``rugs serve`` (a subprocess, ``--speed max``, 8 bots) and ``rugs record --games N`` (a
    subprocess, following everyone); the recorder's resident memory (VmRSS) is sampled every 100 games, and
-   its growth past the warm-up (the first ~2,000 games fill the recorder's bounded caches) is fitted as
-   bytes a game (~6 min on 2 cores; at full speed the recorder sees ~3 games in 4 live, and the rest
-   from ``gameHistory``: the count is of game files). It should stay flat: nothing the recorder keeps grows
+   its growth past the warm-up (:data:`WARM_GAMES`) is fitted as bytes a game (~10 min on 2 cores; at full
+   speed the recorder sees ~3 games in 4 live, and the rest from ``gameHistory``: the count is of game
+   files, ~8,400). It should stay flat: nothing the recorder keeps grows
    with the number of games (a followed player's session file is closed every 500 actions). Run with
    ``--follow`` and no name to follow nobody. The journal is off unless ``--journal`` (at full speed it
    grows by ~1 MB per game). At full speed every game falls on today, a day far busier than a real one
@@ -37,8 +37,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # Warm-up, not growth: the recorder's bounded caches (512 finished games and their ranks, 512 stored-game
 # records, sessions of up to 500 actions, the written files' index entries: a 512 KiB SQLite page cache and
-# ~1 MiB of allocator state) fill in the first ~2,000 games (measured: flat from ~2,000 to 4,800).
-WARM_GAMES = 2000
+# ~1 MiB of allocator state) fill in the first ~2,000 games. Then, between ~2,500 and 2,900 game files, RSS
+# steps up once by ~1 MiB: CPython 3.11's table of interned strings doubles (pathlib interns each new file
+# name; the names die, but their slots are reused only when the table is rebuilt, and the rebuild sizes it
+# at three times the strings still interned: the loaded libraries' identifiers, over 21,845 since the table
+# doubles past 65,536 slots). Reproduced alone: Path objects of new names,
+# made and dropped one by one in a process that imported the recorder, step RSS by 948 KiB at the 13,921st.
+WARM_GAMES = 3000
 FLAT_BYTES_PER_GAME = 200  # a recorder running for a year (~440,000 games) would grow by < 90 MiB
 CAPTURE = ROOT / "tests" / "fixtures" / "realdata" / "2025-12-12_17-16-58_raw.jsonl"
 sys.path.insert(0, str(ROOT))
@@ -178,7 +183,7 @@ def bench_memory(games: int, speed: str, journal: bool, follow: list[str]) -> No
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=20, help="ingest runs (default 20)")
-    parser.add_argument("--games", type=int, default=3000, help="live games for the memory run (0: skip)")
+    parser.add_argument("--games", type=int, default=6000, help="live games for the memory run (0: skip)")
     parser.add_argument("--speed", default="max", help="server speed (default max)")
     parser.add_argument("--journal", action="store_true", help="keep the journal during the memory run")
     parser.add_argument("--follow", nargs="*", default=["*"], help="players to follow (default everyone)")

@@ -264,6 +264,33 @@ def test_a_batch_lands_its_writes_in_rounds_as_atomic_writes_would(tmp_path, mon
     batch.close()
 
 
+@pytest.mark.parametrize("with_syncfs", [True, False])
+def test_a_round_is_committed_by_one_syncfs_then_each_file_is_fsynced(tmp_path, monkeypatch, with_syncfs):
+    """On Linux a round of SYNCFS_FROM files or more is committed by one syncfs per file system, and every
+    file is still fsynced (fsync's guarantee and its per-file error); elsewhere, only the fsyncs."""
+    import recorder.files.batch as batch_module
+    from recorder.files import WriteBatch
+
+    if with_syncfs and batch_module._syncfs is None:
+        pytest.skip("no syncfs on this system")
+    committed: list[int] = []
+    real_syncfs, real_fsync = batch_module._syncfs, os.fsync
+    fsynced: list[int] = []
+    spy = (lambda fd: (committed.append(fd), real_syncfs(fd))[1]) if with_syncfs else None  # type: ignore[misc]
+    monkeypatch.setattr(batch_module, "_syncfs", spy)
+    monkeypatch.setattr(batch_module.os, "fsync", lambda fd: (fsynced.append(fd), real_fsync(fd))[1])
+    batch = WriteBatch()
+    paths = [tmp_path / f"f{i}.json" for i in range(batch_module.SYNCFS_FROM + 2)]
+    for i, path in enumerate(paths):
+        batch.write(path, b"x" * i)
+    batch.wait()
+    assert len(committed) == (1 if with_syncfs else 0)
+    assert len(fsynced) == len(paths)
+    assert [p.read_bytes() for p in paths] == [b"x" * i for i in range(len(paths))]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    batch.close()
+
+
 def test_a_batch_lands_a_whole_round_before_its_callbacks(tmp_path):
     """A done that raises (a bug of the caller) still leaves every file of its round landed."""
     from recorder.files import WriteBatch

@@ -4,12 +4,20 @@ Ingest writes dozens of files per capture. Written one by one, each costs a crea
 (~1 ms on a virtual disk, more than building its bytes) plus an fsync of its folder. :class:`WriteBatch`
 keeps every guarantee of :func:`~recorder.files.jsonio.atomic_write_bytes` (a file is either the old one
 or the new one, never half; the new one is fsynced before it is renamed into place) but lands the queued
-files in rounds: every temporary file written, then all fsynced at once (by the threads of
-:func:`writer_pool`: fsyncs issued together share the file system's journal commits), then all renamed into
-place. The folders (and the parents of folders created for the batch's files) are fsynced once each,
-together, when the batch is synced: from then on, everything written is durable. Writes of one path land
-in the order given. The threads are the process's, started once: a thread started per batch cost the caller
-more than its writes on a busy machine (starting one waits for it to run).
+files in rounds: every temporary file written, then all fsynced, then all renamed into place.
+
+- On Linux, a round of :data:`SYNCFS_FROM` files or more is first committed in one go by ``syncfs(2)``, and
+  each file is still fsynced after it, which is then cheap: every guarantee, and each file's own write
+  error, is still fsync's. Measured here on 32 small files: 8 ms, where fsyncs by 8 threads took 20 ms.
+  (syncfs also writes back what other programs left pending on that file system: beside a heavy writer,
+  a round waits for it.)
+- Smaller rounds, and other systems, fsync the files at once by the threads of :func:`writer_pool`
+  (fsyncs issued together share the file system's journal commits). The threads are the process's,
+  started once: a thread started per batch cost the caller more than its writes on a busy machine.
+
+The folders (and the parents of folders created for the batch's files) are fsynced once each, together,
+when the batch is synced: from then on, everything written is durable. Writes of one path land in the
+order given.
 
 Rounds, not threads writing while the caller computes: while writer threads ran, each system call of the
 caller handed them the GIL and each of theirs took it back at the next switch interval, and a file created
@@ -19,7 +27,9 @@ capture the overlap cost more than it saved.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,8 +38,24 @@ from pathlib import Path
 from recorder.files.jsonio import FileStamp, discard_temp, fsync_dir, install_temp, write_temp
 
 WRITERS = 8  # fsyncs issued at once: enough to share journal commits, few enough to stay idle cheaply
+SYNCFS_FROM = 4  # rounds of this many files or more are committed by one syncfs before their fsyncs
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    """Linux's ``syncfs(fd)`` (the os module has no binding for it); None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        syncfs = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    syncfs.argtypes, syncfs.restype = [ctypes.c_int], ctypes.c_int
+    return syncfs  # type: ignore[no-any-return]
+
+
+_syncfs = _load_syncfs()
 
 
 def writer_pool() -> ThreadPoolExecutor:
@@ -172,6 +198,8 @@ class WriteBatch:
                     return exc
                 return tmp, fd
 
+        if len(writes) >= SYNCFS_FROM and _syncfs is not None:
+            return _prepare_committed(writes, _syncfs)
         if len(writes) <= 1 or self.writers == 1:
             return [prepare(write) for write in writes]
         return list(writer_pool().map(prepare, writes))
@@ -215,3 +243,34 @@ class WriteBatch:
         self.sync()
         with self._lock:
             self._closed = True
+
+
+def _prepare_committed(
+    writes: list[tuple[Path, bytes]], syncfs: Callable[[int], int]
+) -> list[tuple[Path, int] | BaseException]:
+    """:meth:`WriteBatch._prepare` by one ``syncfs`` per file system, then an fsync of each file (cheap
+    once the data is committed, and what reports a file's own write error)."""
+    temps: list[tuple[Path, int] | BaseException] = []
+    for write in writes:
+        try:
+            temps.append(write_temp(*write))
+        except Exception as exc:
+            temps.append(exc)
+    devices: dict[int, int] = {}  # file system -> a descriptor on it
+    for temp in temps:
+        if not isinstance(temp, BaseException):
+            try:
+                devices.setdefault(os.fstat(temp[1]).st_dev, temp[1])
+            except OSError:  # its fsync below will say
+                pass
+    for fd in devices.values():
+        syncfs(fd)  # its result is not needed: each file's fsync below says whether that file is durable
+    for i, temp in enumerate(temps):
+        if isinstance(temp, BaseException):
+            continue
+        try:
+            os.fsync(temp[1])
+        except Exception as exc:
+            discard_temp(*temp)
+            temps[i] = exc
+    return temps
