@@ -1,11 +1,12 @@
-"""Finding the file of a game id anywhere under a recordings root, in memory that does not grow with files.
+"""Finding the file of a game id anywhere under a recordings root, in 8 bytes a game file.
 
 A game's file is named from its start time and the first 8 hex digits of its id's suffix, and the start time
 of the same game may be estimated differently by different recordings, so the file of a game id is found by
-that short suffix, in any day folder. :class:`GameFinder` keeps, per day folder, only the short suffixes
-present (:class:`ShortKeys`: 4 bytes a file in a sorted array, where a set of ints costs ~60 and paths and
-records ~800), lists a day folder's files only when the suffix is there (a game written again), and reads a
-candidate's meta through a bounded cache of :class:`StoredGame` records. A long live run therefore keeps no
+that short suffix, in any day folder. :class:`GameFinder` keeps only the short suffixes present, per day
+folder and all together (:class:`ShortKeys`: 4 bytes a file in a sorted array, where a set of ints costs
+~60 and paths and records ~800), rules out a new game's id in one lookup, lists a day folder's files only
+when the suffix is there (a game written again), and reads a candidate's meta through a bounded cache of
+:class:`StoredGame` records. A long live run therefore keeps no
 record per game it wrote. The day of a game id cannot narrow the search: a game may be recorded days after
 its id's date (``rugs serve`` replays real games under their original ids).
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +77,10 @@ class ShortKeys:
     def __len__(self) -> int:
         return len(self._sorted) + len(self._recent)
 
+    def keys(self) -> Iterator[int]:
+        yield from map(int, self._sorted)
+        yield from self._recent
+
     def add(self, key: int) -> None:
         if key in self:
             return
@@ -93,6 +98,7 @@ class GameFinder:
         self.layout = layout
         self.read = read  # the sink's reader sees the files its write batch still holds
         self._days: dict[Path, ShortKeys] | None = None
+        self._all = ShortKeys()  # every day's keys: a new game's id is ruled out in one lookup
         self._stored: OrderedDict[Path, StoredGame | None] = OrderedDict()
 
     def _index(self) -> dict[Path, ShortKeys]:
@@ -101,6 +107,7 @@ class GameFinder:
             for day in self.layout.days():
                 keys = (_name_key(p) for p in self.layout.game_files(day))
                 self._days[day] = ShortKeys(key for key in keys if key is not None)
+            self._all = ShortKeys(key for keys in self._days.values() for key in keys.keys())
         return self._days
 
     def _remember(self, path: Path, stored: StoredGame | None) -> None:
@@ -125,12 +132,16 @@ class GameFinder:
     def candidates(self, game_id: str) -> list[Path]:
         """The game files whose name carries the short suffix of ``game_id``, in any day folder."""
         key = short_key(game_id.split("-", 1)[-1])
-        if key is None:
+        index = self._index()
+        if key is None or key not in self._all:  # every file listed or written has its key there
             return []
-        found: list[Path] = []
-        for day, keys in self._index().items():
-            if key in keys:
-                found += [p for p in self.layout.game_files(day) if _name_key(p) == key]
+        found = [
+            path
+            for day, keys in index.items()
+            if key in keys
+            for path in self.layout.game_files(day)
+            if _name_key(path) == key
+        ]
         # files just written may still wait in the sink's write batch, not yet in a listing
         recent = [p for p, stored in self._stored.items() if stored is not None and _name_key(p) == key]
         found += [p for p in recent if p not in found]
@@ -151,6 +162,7 @@ class GameFinder:
         key = _name_key(path)
         if key is not None:
             self._index().setdefault(path.parent.parent, ShortKeys()).add(key)
+            self._all.add(key)
         self._remember(path, StoredGame.of(path, game))
 
     def removed(self, path: Path) -> None:

@@ -210,7 +210,7 @@ def test_short_keys_hold_many_keys_in_a_sorted_array(monkeypatch) -> None:
     for key in list(present)[100:]:
         keys.add(key)
         keys.add(key)  # twice: still one key
-    assert len(keys) == len(present)
+    assert len(keys) == len(present) and sorted(keys.keys()) == sorted(present)
     assert all(key in keys for key in present)
     assert not any(key in keys for key in (rng.randrange(2**32) for _ in range(2000)) if key not in present)
 
