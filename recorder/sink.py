@@ -140,7 +140,7 @@ class RecordingSink:
         copies = self.on_disk.copies(game.game_id)
         if copies and copies[0].rank > rank_of(game):
             self.games_kept += 1
-            self._remove_copies(copies[1:])
+            self._remove_copies(copies[0].path, copies[1:])
             return copies[0].path
         try:
             written = self.layout.store_game(game, batch=self._batch, done=self._landed(game))
@@ -153,14 +153,19 @@ class RecordingSink:
         with self._cond:
             self._touched.add(path.parent.parent)
         self.games_written += 1
-        self.games_replaced += self._remove_copies([old for old in copies if old.path != path])
+        self.games_replaced += self._remove_copies(path, [old for old in copies if old.path != path])
         self.maybe_index()
         return path
 
-    def _remove_copies(self, copies: list[StoredGame]) -> int:
-        """Remove these files of a game whose kept file is written (made durable first)."""
-        if copies and self._batch is not None:
+    def _remove_copies(self, kept: Path, copies: list[StoredGame]) -> int:
+        """Remove these other files of the game in ``kept``, once ``kept`` is durable (none if its write
+        failed: a batch's write fails when it lands)."""
+        if not copies:
+            return 0
+        if self._batch is not None:
             self._batch.sync()
+        if not kept.exists():
+            return 0
         for old in copies:
             with contextlib.suppress(OSError):
                 old.path.unlink()

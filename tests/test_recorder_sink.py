@@ -262,6 +262,17 @@ def test_a_write_batch_shows_its_queued_writes_and_lands_them_in_order(tmp_path:
     batch.close()
 
 
+def test_a_better_recording_whose_write_fails_leaves_the_old_file(tmp_path: Path, monkeypatch) -> None:
+    start = datetime(2025, 12, 12, 22, 0, 0, tzinfo=UTC)
+    old = RecordingsLayout(tmp_path).store_game(small_game(start=start, source="history")).path
+    held = Held(monkeypatch, fail="T220002")  # the better file's name (its start, 2 s later)
+    held.gate.set()
+    sink = RecordingSink(tmp_path, index_interval=-1, batch_sync=True)
+    sink.write_game(small_game(start=start + timedelta(seconds=2), source="live"))  # fails as it lands
+    sink.close()
+    assert old.exists() and sink.errors == 1 and sink.games_replaced == 0
+
+
 def test_the_sink_sees_its_queued_writes_and_counts_failed_ones(tmp_path: Path, monkeypatch) -> None:
     held = Held(monkeypatch, fail="fedcba98")
     sink = RecordingSink(tmp_path, index_interval=-1, batch_sync=True)
