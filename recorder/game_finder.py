@@ -6,9 +6,9 @@ that short suffix, in any day folder. :class:`GameFinder` keeps only the short s
 folder and all together (:class:`ShortKeys`: 4 bytes a file in a sorted array, where a set of ints costs
 ~60 and paths and records ~800), rules out a new game's id in one lookup, lists a day folder's files only
 when the suffix is there (a game written again), and reads a candidate's meta through a bounded cache of
-:class:`StoredGame` records. A long live run therefore keeps no
-record per game it wrote. The day of a game id cannot narrow the search: a game may be recorded days after
-its id's date (``rugs serve`` replays real games under their original ids).
+:class:`StoredGame` records. A long live run therefore keeps no record per game it wrote. The day of a
+game id cannot narrow the search: a game may be recorded days after its id's date (``rugs serve`` replays
+real games under their original ids).
 """
 
 from __future__ import annotations

@@ -43,8 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # steps up once by ~1 MiB: CPython 3.11's table of interned strings doubles (pathlib interns each new file
 # name; the names die, but their slots are reused only when the table is rebuilt, and the rebuild sizes it
 # at three times the strings still interned: the loaded libraries' identifiers, over 21,845 since the table
-# doubles past 65,536 slots). Reproduced alone: Path objects of new names,
-# made and dropped one by one in a process that imported the recorder, step RSS by 948 KiB at the 13,921st.
+# doubles past 65,536 slots). Reproduced alone: Path objects of new names, made and dropped one by one in a
+# process that imported the recorder, step RSS by 948 KiB at the 13,921st.
 WARM_GAMES = 3000
 FLAT_BYTES_PER_GAME = 200  # a recorder running for a year (~440,000 games) would grow by < 90 MiB
 CAPTURE = ROOT / "tests" / "fixtures" / "realdata" / "2025-12-12_17-16-58_raw.jsonl"
@@ -116,13 +116,13 @@ def rss_kib(pid: int) -> int | None:
     return None
 
 
-def _fit(samples: list[tuple[int, int]]) -> str:
-    """``RSS a MiB at g games, b at h; fitted +n bytes a game``: the slope of a least-squares line, which
-    one noisy sample cannot swing."""
-    slope = statistics.linear_regression([g for g, _ in samples], [rss for _, rss in samples]).slope
+def _fit(samples: list[tuple[int, int]]) -> tuple[str, float]:
+    """``RSS a MiB at g games, b at h; fitted +n`` and n, the bytes a game: the slope of a least-squares
+    line, which one noisy sample cannot swing."""
+    slope = statistics.linear_regression([g for g, _ in samples], [rss for _, rss in samples]).slope * 1024
     (first, low), (last, high) = samples[0], samples[-1]
     at = f"RSS {low / 1024:.1f} MiB at {first} games, {high / 1024:.1f} at {last}"
-    return f"{at}; fitted {slope * 1024:+.0f}"
+    return f"{at}; fitted {slope:+.0f}", slope
 
 
 def growth_summary(samples: list[tuple[int, int]]) -> str:
@@ -134,14 +134,14 @@ def growth_summary(samples: list[tuple[int, int]]) -> str:
     +60 bytes a game to 16,000; another was flat to 10,500 and then rose 2 MiB in ~1 MiB steps (not yet
     explained)."""
     later = [(g, rss) for g, rss in samples if g >= WARM_GAMES]
-    half = [(g, rss) for g, rss in samples if samples and g >= max(WARM_GAMES, samples[-1][0] // 2)]
+    half = [(g, rss) for g, rss in samples if g >= max(WARM_GAMES, samples[-1][0] // 2)]
     if len(later) < 3 or len(half) < 3:
         return f"  growth: too few samples past {WARM_GAMES} games (run more --files)"
-    slope = statistics.linear_regression([g for g, _ in half], [rss for _, rss in half]).slope
-    verdict = "flat" if abs(slope) * 1024 <= FLAT_BYTES_PER_GAME else "GROWING"
+    (later_fit, _), (half_fit, slope) = _fit(later), _fit(half)
+    verdict = "flat" if abs(slope) <= FLAT_BYTES_PER_GAME else "GROWING"
     return (
-        f"  past {WARM_GAMES} games: {_fit(later)} bytes a game\n"
-        f"  second half: {_fit(half)} bytes a game: {verdict} (flat: within +-{FLAT_BYTES_PER_GAME} bytes "
+        f"  past {WARM_GAMES} games: {later_fit} bytes a game\n"
+        f"  second half: {half_fit} bytes a game: {verdict} (flat: within +-{FLAT_BYTES_PER_GAME} bytes "
         f"a game, {FLAT_BYTES_PER_GAME * 1000 / 2**20:.2f} MiB per 1,000 games)"
     )
 
