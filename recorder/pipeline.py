@@ -211,9 +211,9 @@ class RecorderPipeline:
         sealed games only; the games still open go whole into the next file): a game's actions are in
         exactly one file. At the end of input (``final``) nothing follows, so nothing is closed."""
         if session.full and not final:
-            self.sink.write_session(session.roll())
+            self.sink.write_session(session.roll(), session.texts)
         if session.changed and session.worth_writing:
-            self.sink.write_session(session.recording())
+            self.sink.write_session(session.recording(), session.texts)
 
     def _flush_sessions(self, at: datetime) -> None:
         """Rewrite the changed sessions, at most every ``session_write_interval`` seconds of event time:

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 
 from recorder.board_check import entry_guess
 from recorder.events import AccountUpdate
-from recorder.files import SessionAction, SessionRecording, SessionSource
+from recorder.files import ActionTexts, SessionAction, SessionRecording, SessionSource
 from recorder.session_file import SessionCounters, SessionHeader, session_recording
 from recorder.session_inputs import GameInputs, GameOracle
 from recorder.session_intake import PlayerInputs
@@ -81,6 +81,7 @@ class PlayerSessionRecorder(PlayerInputs):
         self._sealed_ids: OrderedDict[str, None] = OrderedDict()  # the last SEALED_MEMORY, oldest first
         self._replayed: list[ReplayResult] = []
         self._cache: tuple[int, list[SessionAction]] = (0, [])
+        self.texts = ActionTexts()  # the file's actions as encoded for its last version (sink.write_session)
         self.verifier = StateVerifier(tolerance, name=username or player_id) if authenticated else None
         self._start = SessionStart()  # the authenticated player's first game and starting balance
         self.dirty = True  # the inputs changed: the open games must be replayed

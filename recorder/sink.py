@@ -39,6 +39,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from recorder.files import (
+    ActionTexts,
     FileStamp,
     GameRecording,
     RecordingConflictError,
@@ -92,7 +93,7 @@ class RecordingSink:
         self.errors = 0
         # Live recording writes sessions from a thread, so a burst of rewrites never stalls the feed; only
         # the latest version of each session waits (older ones are superseded).
-        self._pending: dict[tuple[str, object], SessionRecording] = {}
+        self._pending: dict[tuple[str, object], tuple[SessionRecording, ActionTexts | None]] = {}
         self._cond = threading.Condition()
         self._busy = False
         self._index_due = False
@@ -175,12 +176,13 @@ class RecordingSink:
         return len(copies)
 
     # -- sessions ------------------------------------------------------------------------------------------
-    def write_session(self, session: SessionRecording) -> Path | None:
-        """Write a session now, or queue it for the writer thread (then returns None)."""
+    def write_session(self, session: SessionRecording, texts: ActionTexts | None = None) -> Path | None:
+        """Write a session now, or queue it for the writer thread (then returns None). ``texts``: the
+        actions encoded for the file's earlier versions (:class:`~recorder.files.ActionTexts`)."""
         if self._writer is None:
-            return self._write_session(session)
+            return self._write_session(session, texts)
         with self._cond:
-            self._pending[(session.meta.player_id, session.meta.session_start)] = session
+            self._pending[(session.meta.player_id, session.meta.session_start)] = (session, texts)
             self._cond.notify()
         return None
 
@@ -196,7 +198,7 @@ class RecordingSink:
                 self._busy = True
                 session = self._pending.pop(next(iter(self._pending))) if self._pending else None
             if session is not None:
-                self._write_session(session)
+                self._write_session(*session)
             else:
                 self._index_due = False
                 self._rebuild()
@@ -210,9 +212,11 @@ class RecordingSink:
             while (self._pending or self._busy or self._index_due) and time.monotonic() < deadline:
                 self._cond.wait(0.1)
 
-    def _write_session(self, session: SessionRecording) -> Path | None:
+    def _write_session(self, session: SessionRecording, texts: ActionTexts | None) -> Path | None:
         try:
-            written = self.layout.store_session(session, batch=self._batch, done=self._landed(session))
+            written = self.layout.store_session(
+                session, batch=self._batch, done=self._landed(session), texts=texts
+            )
         except (RecordingConflictError, UnsafePathError, RecordingFormatError, OSError) as exc:
             self.errors += 1
             log.error("could not write the session of %r: %s", session.meta.username, exc)

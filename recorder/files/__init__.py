@@ -68,6 +68,7 @@ from recorder.files.layout import (
 from recorder.files.naming import ensure_inside, game_file_name, safe_name, session_file_name
 from recorder.files.session import (
     ActionKind,
+    ActionTexts,
     SessionAction,
     SessionMeta,
     SessionRecording,
@@ -76,6 +77,7 @@ from recorder.files.session import (
 )
 
 __all__ = [
+    "ActionTexts",
     "DirSyncer",
     "WriteBatch",
     "FileStamp",

@@ -27,6 +27,8 @@ from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
+import msgspec
+
 from recorder.files.batch import Done, WriteBatch
 from recorder.files.errors import RecordingConflictError, RecordingFormatError
 from recorder.files.fields import format_day, parse_day
@@ -40,7 +42,7 @@ from recorder.files.naming import (
     game_file_name,
     session_file_name,
 )
-from recorder.files.session import SessionMeta, SessionRecording
+from recorder.files.session import ActionTexts, SessionMeta, SessionRecording
 
 GAMES_DIR = "games"
 SESSIONS_DIR = "sessions"
@@ -48,7 +50,7 @@ INDEX_NAME = "index.json"
 _DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 OnError = Callable[[Path, RecordingFormatError], None]
-Doc = TypeVar("Doc", GameRecording, SessionRecording)
+Meta = TypeVar("Meta", GameMeta, SessionMeta)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +75,23 @@ def read_session(path: Path | str) -> SessionRecording:
     return SessionRecording.from_json_bytes(path.read_bytes(), path)
 
 
-def _read(path: Path, kind: type[Doc], batch: WriteBatch | None) -> Doc:
-    """A game or session file, as it is or as the batch will leave it."""
+class _MetaOnly(msgspec.Struct):
+    meta: msgspec.Raw
+
+
+_META_ONLY = msgspec.json.Decoder(_MetaOnly)
+
+
+def _read_meta(path: Path, kind: type[Meta], batch: WriteBatch | None) -> Meta:
+    """The ``meta`` of a game or session file, as it is or as the batch will leave it: all a conflict check
+    needs. The rest (a game's prices, a session's actions: most of the bytes) is skipped unparsed: a session
+    file is rewritten as it grows, and reading it whole each time cost as much as writing it."""
     data = batch.read_bytes(path) if batch is not None else path.read_bytes()
-    return kind.from_json_bytes(data, path)
+    try:
+        meta = _META_ONLY.decode(data).meta
+    except msgspec.DecodeError as exc:
+        raise RecordingFormatError(path, None, f"not a recording file ({exc})") from None
+    return kind.from_json_bytes(bytes(meta), path)
 
 
 def write_game_file(path: Path | str, game: GameRecording) -> Path:
@@ -93,9 +108,9 @@ def write_session_file(path: Path | str, session: SessionRecording) -> Path:
     return path
 
 
-def _bytes_for(path: Path, doc: GameRecording | SessionRecording) -> bytes:
+def _bytes_for(path: Path, doc: GameRecording | SessionRecording, texts: ActionTexts | None = None) -> bytes:
     try:
-        return doc.to_json_bytes()
+        return doc.to_json_bytes(texts) if isinstance(doc, SessionRecording) else doc.to_json_bytes()
     except RecordingFormatError as exc:
         raise exc.with_path(path) from None
 
@@ -252,7 +267,7 @@ class RecordingsLayout:
             path = full  # the game already lives under its full name
         elif exists(short) and not overwrite:
             try:
-                existing = _read(short, GameRecording, batch).meta.game_id
+                existing = _read_meta(short, GameMeta, batch).game_id
             except (RecordingFormatError, OSError) as exc:
                 raise RecordingConflictError(
                     f"{short} exists and is not a readable game file ({exc})"
@@ -287,18 +302,20 @@ class RecordingsLayout:
         overwrite: bool = False,
         batch: WriteBatch | None = None,
         done: Done | None = None,
+        texts: ActionTexts | None = None,
     ) -> Written:
         """Write ``session`` where it belongs, atomically; returns where and the file's stamp.
 
         The same session (same player id and start time) is replaced, e.g. as it grows; any other file at
-        that path raises :class:`RecordingConflictError` unless ``overwrite`` is true. ``batch`` and
-        ``done``: as in :meth:`store_game`.
+        that path raises :class:`RecordingConflictError` unless ``overwrite`` is true (the file's ``meta``
+        says which session it holds). ``batch`` and ``done``: as in :meth:`store_game`; ``texts``: the
+        actions encoded for the file's earlier versions (:meth:`SessionRecording.to_json_bytes`).
         """
         path = self._session_place(session) if batch is not None else self.session_path(session)
-        data = _bytes_for(path, session)
+        data = _bytes_for(path, session, texts)
         if (batch.exists(path) if batch is not None else path.exists()) and not overwrite:
             try:
-                old = _read(path, SessionRecording, batch).meta
+                old = _read_meta(path, SessionMeta, batch)
             except (RecordingFormatError, OSError) as exc:
                 raise RecordingConflictError(
                     f"{path} exists and is not a readable session file ({exc})"
