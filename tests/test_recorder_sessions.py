@@ -293,3 +293,16 @@ def test_an_update_of_a_trade_no_connection_delivered_waits_for_the_leaderboard(
     assert part.actions[-1].balance_after == feed.ledger.cash
     verification = part.meta.verification
     assert verification is not None and verification.drift_count == 0, verification
+
+
+def test_a_session_rewritten_game_after_game_has_the_bytes_of_its_whole_encoding(tmp_path: Path) -> None:
+    """Each rewrite encodes only the actions new since the last one (ActionTexts): the file still has the
+    bytes of its recording encoded whole; and the actions share one set of field names (memory)."""
+    feed = OwnFeed()
+    round_trips(feed, 5, reveal_late=True)
+    run = feed.play(pipeline(tmp_path / "rec", session_write_interval=0.0))
+    [path] = RecordingsLayout(tmp_path / "rec").session_files()
+    recording = run.sessions[PID].recording()
+    assert len(recording.actions) == 10
+    assert path.read_bytes() == recording.to_json_bytes()
+    assert len({id(a.model_fields_set) for a in recording.actions}) == 1
