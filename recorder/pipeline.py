@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -51,6 +51,7 @@ from recorder.pipeline_config import (
     _Limited,
 )
 from recorder.players import PlayerStateHandler
+from recorder.recent_keys import RecentKeys
 from recorder.sessions import PlayerSessionRecorder
 from recorder.sink import RecordingSink
 
@@ -76,7 +77,7 @@ class RecorderPipeline:
         self.counters = PipelineCounters()
         self.unknown_events: Counter[str] = Counter()
         self.problems = _Limited()
-        self._seen: OrderedDict[Any, None] = OrderedDict()
+        self._seen = RecentKeys(DEDUPE_MEMORY)
         self._flushed_at: datetime | None = None
         self._conn = 0
         self._live_conns: set[int] = set()
@@ -172,14 +173,11 @@ class RecorderPipeline:
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _first(self, key: Any) -> bool:
-        """True the first time ``key`` is seen (among the last DEDUPE_MEMORY keys)."""
-        if key in self._seen:
-            self.counters.duplicates += 1
-            return False
-        self._seen[key] = None
-        if len(self._seen) > DEDUPE_MEMORY:
-            self._seen.popitem(last=False)
-        return True
+        """True the first time ``key`` is seen (among the last DEDUPE_MEMORY keys, at least)."""
+        if self._seen.add(key):
+            return True
+        self.counters.duplicates += 1
+        return False
 
     def _session(
         self, player_id: str, username: str, at: datetime, *, authenticated: bool = False
