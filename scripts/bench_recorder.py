@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def bench_ingest(repeat: int) -> None:
-    from recorder.files import GameRecording, SessionRecording
+    from recorder.files import ActionTexts, GameRecording, SessionRecording
     from recorder.ingest import ingest_config, ingest_files, read_raw_capture
     from recorder.journal import ReadStats
     from recorder.pipeline import RecorderPipeline
@@ -73,8 +73,8 @@ def bench_ingest(repeat: int) -> None:
             game.to_json_bytes()  # still build and check the file's bytes
             return None
 
-        def write_session(self, session: SessionRecording) -> Path | None:
-            session.to_json_bytes()
+        def write_session(self, session: SessionRecording, texts: ActionTexts | None = None) -> Path | None:
+            session.to_json_bytes(texts)
             return None
 
         def flush(self) -> None:
