@@ -196,9 +196,9 @@ class RecordingSink:
                         return
                     self._cond.wait()
                 self._busy = True
-                session = self._pending.pop(next(iter(self._pending))) if self._pending else None
-            if session is not None:
-                self._write_session(*session)
+                queued = self._pending.pop(next(iter(self._pending))) if self._pending else None
+            if queued is not None:
+                self._write_session(*queued)
             else:
                 self._index_due = False
                 self._rebuild()

@@ -130,9 +130,8 @@ def growth_summary(samples: list[tuple[int, int]]) -> str:
     decides: what is bounded but fills with traffic fills at its rate, and anything that grows with games
     grows in the second half too. Following the 8 bots at full speed, their open session files (up to 500
     actions each, kept in memory until the file is closed) gain ~0.55 actions a game file: 4,000 actions
-    take ~7,000 files. Measured following the bots: one run rose 3 MiB from 3,000 to 9,000 files and then
-    +60 bytes a game to 16,000; another was flat to 10,500 and then rose 2 MiB in ~1 MiB steps (not yet
-    explained)."""
+    take ~7,000 files. Runs following the bots used to rise ~2.7 MiB over 13,000 files in ~1 MiB steps:
+    allocator arenas kept by fragmentation (docs/ENGINEERING.md, "A long recording run's memory")."""
     later = [(g, rss) for g, rss in samples if g >= WARM_GAMES]
     half = [(g, rss) for g, rss in samples if g >= max(WARM_GAMES, samples[-1][0] // 2)]
     if len(later) < 3 or len(half) < 3:

@@ -251,11 +251,12 @@ class RecordingsLayout:
 
         An existing file for the same game id is replaced (e.g. once the seed has verified it). When a
         *different* game holds the short name (same second, same first 8 hex), the game takes its full
-        16-hex name. An unreadable file in the way raises :class:`RecordingConflictError` unless
-        ``overwrite`` is true. With ``batch``, the write is queued there (``done`` is called when it has
-        landed), and the files it still holds count as written; the file's place is then checked (inside
-        the root, :class:`UnsafePathError` otherwise) and its folder made by the batch, just before it
-        writes (when it lands its round of writes), and an error comes to ``done``.
+        16-hex name. A file in the way whose ``meta`` does not read raises
+        :class:`RecordingConflictError` unless ``overwrite`` is true. With ``batch``, the write is queued
+        there (``done`` is called when it has landed), and the files it still holds count as written; the
+        file's place is then checked (inside the root, :class:`UnsafePathError` otherwise) and its folder
+        made by the batch, just before it writes (when it lands its round of writes), and an error comes to
+        ``done``.
         """
         if batch is not None:
             short, full = self._game_place(game), self._game_place(game, True)
