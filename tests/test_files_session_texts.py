@@ -106,3 +106,16 @@ def test_a_rewrite_reads_only_the_meta_of_the_file_it_replaces(tmp_path: Path, r
     path.write_bytes(b"[1, 2")
     with pytest.raises(RecordingConflictError, match="not a readable session file"):
         layout.write_session(session)
+
+
+def test_a_file_inconsistent_as_a_whole_is_refused_as_by_the_plain_encoding(raw_events) -> None:
+    session = longest(raw_events)
+    assert session.game_ids
+    built = SessionRecording.model_construct(  # not validated: fewer games played than its actions touch
+        meta=session.meta.model_copy(update={"games_played": 0}), actions=session.actions
+    )
+    with pytest.raises(RecordingFormatError) as plain:
+        built.to_json_bytes()
+    with pytest.raises(RecordingFormatError) as cached:
+        built.to_json_bytes(ActionTexts())
+    assert str(cached.value) == str(plain.value) and "games_played" in str(plain.value)
