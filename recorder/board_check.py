@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from recorder.session_inputs import BoardRow, GameInputs, GameOracle, Input
 from rugs_env.game.ledger_math import buy_qty, cost_of_sold, sell_proceeds, unrealised_pnl
 from rugs_env.game.ledger_types import LedgerState
-from rugs_env.game.money import NANO, floor_nano
+from rugs_env.game.money import NANO, MoneyFormatError, floor_nano
 
 TOLERANCE = 3  # lamports: the row's figures are 9-decimal floats, and trunc() of the mark depends on order
 Timeline = Sequence[tuple[int, LedgerState]]  # (first tick the state holds for, the replayed state)
@@ -84,7 +84,7 @@ def _one_trade(
     if extra_qty > 0 and extra_invested > 0:  # a buy: the amount is known, the tick is where the qty fits
         for t in candidates:
             price = price_at(game_id, t)
-            if price is not None and buy_qty(extra_invested, price) == extra_qty:
+            if price is not None and _exact(buy_qty, extra_invested, price) == extra_qty:
                 return "buy", t, price, extra_invested, extra_qty
         return None
     if extra_qty >= 0 or extra_invested != 0 or regular is None:
@@ -98,7 +98,9 @@ def _one_trade(
         price = price_at(game_id, t)
         if price is None:
             continue
-        proceeds = sell_proceeds(sold, price)
+        proceeds = _exact(sell_proceeds, sold, price)
+        if proceeds is None:
+            continue
         realised = now.realised_pnl + proceeds - cost
         for mark in marks:
             error = abs(realised + unrealised_pnl(qty, mark, now.cost_basis - cost) - regular)
@@ -107,6 +109,15 @@ def _one_trade(
     if best is None:
         return None
     return "sell", best[1], best[2], best[3], sold
+
+
+def _exact(compute: Callable[..., int], *args: int | float) -> int | None:
+    """``compute(*args)``, an amount from a price, or None where the price is one no trade executes at (0,
+    or so small or large that the amount overflows): such a tick explains no trade."""
+    try:
+        return compute(*args)
+    except (MoneyFormatError, OverflowError, ZeroDivisionError):
+        return None
 
 
 def entry_guess(game: GameInputs, oracle: GameOracle) -> tuple[int, float]:
@@ -118,6 +129,6 @@ def entry_guess(game: GameInputs, oracle: GameOracle) -> tuple[int, float]:
             return 0, 1.0
         for tick in range(row_tick + 1):
             price = oracle.price_at(game.game_id, tick)
-            if price is not None and floor_nano(price) == avg:
+            if price is not None and _exact(floor_nano, price) == avg:
                 return tick, price
     return oracle.entry_guess(game.game_id)

@@ -60,6 +60,7 @@ class FileReport:
     events: int = 0
     bad_lines: int = 0
     malformed: int = 0
+    errors: int = 0  # events whose handling failed on a bug (logged with its traceback; the rest went on)
     games: int = 0  # game files written or confirmed
     sessions: int = 0
     utc_offset: timedelta | None = None
@@ -262,6 +263,7 @@ def _run_pipeline(
         report.events += 1
     pipeline.finish()
     report.malformed = pipeline.counters.malformed
+    report.errors = pipeline.counters.errors
     report.games = sink.games_written + sink.games_kept - before
     report.sessions = len(pipeline.sessions)
 
@@ -351,5 +353,5 @@ def ingest_files(
             FileReport([path], "unknown", skipped="not a journal, raw capture or per-tick file")
         )
     sink.close()
-    report.errors += sink.errors
+    report.errors += sink.errors + sum(f.errors for f in report.files)
     return report

@@ -35,6 +35,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from recorder.events import MAX_TICK
 from recorder.files import GameRecording, GameSource, PriceSource
 from recorder.files.fields import is_game_id
 from rugs_env.game.constants import STARTING_PRICE
@@ -112,7 +113,7 @@ def is_replayer_file(path: Path | str) -> bool:
             return False
         if (
             not isinstance(obj, dict)
-            or obj.get("type") not in LINE_TYPES
+            or not _known_type(obj.get("type"))
             or not isinstance(obj.get("game_id"), str)
         ):
             return False
@@ -182,10 +183,10 @@ def _take_line(raw: str, games: dict[str, _GameLines], assume_tz: tzinfo) -> Non
     if not isinstance(obj, dict):
         raise _BadLine("not a JSON object")
     kind, game_id = obj.get("type"), obj.get("game_id")
-    if kind not in LINE_TYPES:
-        raise _BadLine(f"unknown line type {kind!r}")
+    if not _known_type(kind):
+        raise _BadLine(f"unknown line type {_short(kind)}")
     if not is_game_id(game_id):
-        raise _BadLine(f"not a game id: {game_id!r}")
+        raise _BadLine(f"not a game id: {_short(game_id)}")
     game = games.setdefault(game_id, _GameLines(game_id))
     if kind == "game_end":
         game.end = obj
@@ -221,23 +222,37 @@ def _take_line(raw: str, games: dict[str, _GameLines], assume_tz: tzinfo) -> Non
         game.conflicts.append(f"tick {tick} has price {before.price!r} and then {price!r}")
 
 
+def _known_type(kind: Any) -> bool:
+    return isinstance(kind, str) and kind in LINE_TYPES
+
+
+def _short(value: Any) -> str:
+    """A value for a note: its repr, cut (a hostile line may hold megabytes)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _BadLine(f"tick is not an integer >= 0: {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TICK:
+        raise _BadLine(f"tick is not an integer from 0 to {MAX_TICK}: {_short(value)}")
     return value
 
 
 def _price(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise _BadLine(f"price is not a finite number >= 0: {value!r}")
-    return float(value)
+    try:
+        price = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+    except OverflowError:  # an integer beyond any double
+        price = math.nan
+    if not math.isfinite(price) or price < 0:
+        raise _BadLine(f"price is not a finite number >= 0: {_short(value)}")
+    return price
 
 
 def _time(value: Any, assume_tz: tzinfo) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except (TypeError, ValueError):
-        raise _BadLine(f"timestamp is not an ISO time: {value!r}") from None
+        raise _BadLine(f"timestamp is not an ISO time: {_short(value)}") from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=assume_tz)
 
 

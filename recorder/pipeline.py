@@ -43,13 +43,7 @@ from recorder.events import (
     time_from_ms,
 )
 from recorder.games import GameStateRecorder
-from recorder.pipeline_config import (
-    IGNORED_EVENTS,
-    Health,
-    PipelineConfig,
-    PipelineCounters,
-    _Limited,
-)
+from recorder.pipeline_config import IGNORED_EVENTS, Health, PipelineConfig, PipelineCounters, _Limited
 from recorder.players import PlayerStateHandler
 from recorder.recent_keys import RecentKeys
 from recorder.sessions import PlayerSessionRecorder
@@ -58,6 +52,7 @@ from recorder.sink import RecordingSink
 log = logging.getLogger(__name__)
 DEDUPE_MEMORY = 20_000
 SETTLE_AFTER = 10.0  # seconds after a reveal when a game's sessions are sealed even if a connection lags
+Rug = tuple[int, float, datetime]  # (tick, price, time) of a game's rug
 
 
 class RecorderPipeline:
@@ -82,7 +77,7 @@ class RecorderPipeline:
         self._conn = 0
         self._live_conns: set[int] = set()
         self._conn_rank: dict[int, float] = {}
-        self._unsettled: dict[str, tuple[int, tuple[int, float, datetime] | None, datetime]] = {}
+        self._unsettled: dict[str, tuple[int, Rug | None, datetime]] = {}
         self._seq = 0
         self._last_at: datetime | None = None
         self._handlers = {
@@ -257,11 +252,12 @@ class RecorderPipeline:
     def _board(self, game_id: str, tick: int, rows: Sequence[Any]) -> None:
         """Leaderboard rows of followed players that changed: the server's view of their positions."""
         for row in rows:
-            if not isinstance(row, dict):
+            player_id = row.get("id") if isinstance(row, dict) else None
+            session = self.sessions.get(player_id) if isinstance(player_id, str) else None
+            if session is None:
                 continue
-            session = self.sessions.get(row.get("id"))  # type: ignore[arg-type]
             raw = (row.get("positionQty"), row.get("totalInvested"))
-            if session is None or not session.wants_row(game_id, raw):
+            if not session.wants_row(game_id, raw):
                 continue
             try:
                 session.note_board(game_id, tick, parse_board_entry(row), raw)
@@ -342,9 +338,7 @@ class RecorderPipeline:
             if game_id in session.open_games:
                 session.game_rugged(game_id, tick, price, at)
 
-    def on_final(
-        self, game_id: str, rug: tuple[int, float, datetime] | None, entry: HistoryEntry | None, at: datetime
-    ) -> None:
+    def on_final(self, game_id: str, rug: Rug | None, entry: HistoryEntry | None, at: datetime) -> None:
         if entry is not None and self.games.seen_live(game_id):
             self._history_sidebets(entry, at)
         rank = self.games.rank(game_id)
@@ -360,15 +354,20 @@ class RecorderPipeline:
             del self._unsettled[game_id]
             for session in self.sessions.values():
                 if game_id in session.open_games:
-                    session.game_final(game_id, rug)
-                    # Inputs for a game that is over and no longer pending (they came after its end, or
-                    # the game was never revealed in our view) must not hold the later games back.
-                    for stale in session.open_games:
-                        if self.games.rank_of(stale) < self.games.rank_of(game_id) and not self._pending(
-                            stale
-                        ):
-                            session.game_final(stale, self.games.rug_of(stale))
-                    session.refresh(self.games.clock)  # seal it while its prices are at hand
+                    try:
+                        self._seal(session, game_id, rug)
+                    except Exception:  # one session's bug must not keep the others from sealing the game
+                        self.counters.errors += 1
+                        log.exception("error while sealing game %s for %r", game_id, session.username)
+
+    def _seal(self, session: PlayerSessionRecorder, game_id: str, rug: Rug | None) -> None:
+        session.game_final(game_id, rug)
+        # Inputs for a game that is over and no longer pending (they came after its end, or the game was
+        # never revealed in our view) must not hold the later games back.
+        for stale in session.open_games:
+            if self.games.rank_of(stale) < self.games.rank_of(game_id) and not self._pending(stale):
+                session.game_final(stale, self.games.rug_of(stale))
+        session.refresh(self.games.clock)  # seal it while its prices are at hand
 
     def _pending(self, game_id: str) -> bool:
         """Whether the game may still change: tracked by the game recorder, or revealed but not settled."""

@@ -69,9 +69,10 @@ def run(args: argparse.Namespace) -> int:
         if f.format == "replayer":
             print(f"{names}: per-tick recording, {f.games} game(s) (no seed: unverified)")
         else:
+            errors = f", {f.errors} failed on an error (see the log)" if f.errors else ""
             print(
-                f"{names}: {f.format}, {f.events} events ({f.bad_lines} bad lines, {f.malformed} malformed), "
-                f"{f.games} games, {f.sessions} sessions{offset_text}"
+                f"{names}: {f.format}, {f.events} events ({f.bad_lines} bad lines, {f.malformed} malformed"
+                f"{errors}), {f.games} games, {f.sessions} sessions{offset_text}"
             )
         for note in f.notes[:5]:
             print(f"  {note}")

@@ -40,9 +40,10 @@ def to_nano_rounded(value: float | int | str | Decimal) -> int:
 
 def floor_nano(value: float) -> int:
     """The server's floor to 9 decimals, ``Math.floor(x * 1e9)``, evaluated in IEEE doubles like JS."""
-    if not math.isfinite(value):
-        raise MoneyFormatError(f"non-finite amount {value!r}")
-    return math.floor(value * 1e9)
+    scaled = value * 1e9
+    if not math.isfinite(scaled):  # inf or nan in, or a finite value too large to count in 1e-9 units
+        raise MoneyFormatError(f"amount {value!r} is not finite in 1e-9 units")
+    return math.floor(scaled)
 
 
 def from_nano(units: int) -> float:
