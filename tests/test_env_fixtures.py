@@ -110,3 +110,14 @@ def store(recordings_root: Path):
 def test_the_recordings_load(store) -> None:
     assert store.n_games >= 12
     assert sum(len(p) for p in store.sessions.values()) >= 10
+
+
+def test_folders_named_like_recordings_are_not_read(tmp_path: Path, recordings_root: Path) -> None:
+    from rugs_env.envs.games import load_store, recording_files
+
+    game = next(recordings_root.rglob("*.game.json"))
+    (tmp_path / game.name).write_bytes(game.read_bytes())
+    (tmp_path / "20251212T221704_Boss_session.json").mkdir()
+    (tmp_path / "20251212-0000000000000000.game.json").mkdir()
+    assert recording_files(tmp_path) == ([tmp_path / game.name], [])
+    assert load_store(tmp_path).n_games == 1

@@ -154,7 +154,7 @@ def recording_files(source: str | Path | Sequence[str | Path] | None) -> tuple[l
     for item in items:
         path = Path(item)
         if path.is_dir():
-            files = [p for p in path.rglob("*.json") if not p.name.startswith(".")]
+            files = [p for p in path.rglob("*.json") if not p.name.startswith(".") and p.is_file()]
         elif path.is_file():
             files = [path]
         else:
