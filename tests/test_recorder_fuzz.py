@@ -10,6 +10,9 @@ this event's name, the line's own fields (time, event name, connection) broken. 
   other than a malformed payload, i.e. a bug (malformed events and bad lines are counted, not errors);
 - leave only files that read back strictly (``rugs verify`` finds no corrupt file), all inside the output.
 
+The parsers are also given real payloads with any JSON value (NaN, huge integers, nested lists...) put
+anywhere in them: they return, or raise ``Malformed``, nothing else.
+
 Found by this harness and fixed: a leaderboard row with an unhashable ``id``; a price that makes a missed
 trade's arithmetic overflow or divide by zero (which escaped ``RecorderPipeline.feed`` and stopped the
 ingest); per-tick lines with an unhashable ``type``, a huge tick (the gap check walked every tick up to
@@ -34,6 +37,8 @@ from hypothesis import strategies as st
 
 from recorder.board_check import Unexplained, first_missed_trade
 from recorder.checks_tree import check_recordings
+from recorder.events import Malformed, parse_board_entry, parse_game_state, parse_history_entry
+from recorder.events_players import parse_player_update, parse_sidebet, parse_trade, parse_username_status
 from recorder.files import RecordingsLayout, read_session
 from recorder.ingest import ingest_files
 from recorder.ingest_replayer import is_replayer_file, scan_replayer_file
@@ -271,3 +276,62 @@ def test_per_tick_lines_with_odd_types_are_skipped_with_a_note(tmp_path: Path) -
     assert len(scan.games) == 1 and len([n for n in scan.notes if "skipped" in n]) == 3
     bad_first = write_lines(tmp_path / "game_bad.jsonl", [{"type": [], "game_id": "x"}, *lines])
     assert not is_replayer_file(bad_first)
+
+
+# -- the parsers alone: a real payload with any JSON value put anywhere in it -------------------------------
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**400), max_value=10**400)
+    | st.floats()  # nan and +-inf too: python-socketio's json.loads accepts NaN and Infinity
+    | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=8,
+)
+
+
+def _real_payloads() -> list[tuple[str, Any]]:
+    examples = json.loads((REALDATA.parent / "protocol_examples.json").read_text())
+    found: dict[str, Any] = {}
+    for event in RAW_EVENTS:
+        found.setdefault(
+            event["event"], event["data"][-1] if isinstance(event["data"], list) else event["data"]
+        )
+    history = next(p["gameHistory"][0] for e in RAW_EVENTS if (p := e["data"]) and p.get("gameHistory"))
+    return [
+        ("gameStateUpdate", found["gameStateUpdate"]),
+        ("standard/newTrade", found["standard/newTrade"]),
+        ("history", history),
+        ("leaderboard", examples["leaderboardRowWithSidebet"]),
+        *((name, examples[name]) for name in ("playerUpdate", "usernameStatus", "currentSidebet")),
+        ("currentSidebetResult", examples["currentSidebetResult"]),
+    ]
+
+
+PARSERS: dict[str, Any] = {
+    "gameStateUpdate": parse_game_state,
+    "standard/newTrade": parse_trade,
+    "history": parse_history_entry,
+    "leaderboard": parse_board_entry,
+    "playerUpdate": parse_player_update,
+    "usernameStatus": parse_username_status,
+    "currentSidebet": lambda p: parse_sidebet(p, default_kind="placed"),
+    "currentSidebetResult": lambda p: parse_sidebet(p, default_kind="payout"),
+}
+REAL_PAYLOADS = _real_payloads()
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.integers(0, len(REAL_PAYLOADS) - 1),
+    st.lists(st.tuples(st.integers(0, 10**6), JSON_VALUES), max_size=3),
+)
+def test_parsers_return_or_say_malformed(which: int, changes: list[tuple[int, Any]]) -> None:
+    name, payload = REAL_PAYLOADS[which]
+    payload = copy.deepcopy(payload)
+    for pick, value in changes:
+        payload = _mutate_value(payload, pick, "replace", value)
+    try:
+        PARSERS[name](payload)
+    except Malformed:
+        pass
