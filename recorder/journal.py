@@ -173,15 +173,14 @@ class JournalWriter:
                 if self.errors <= 3:
                     log.error("journal: cannot serialise a %s event: %s", event, exc)
                 return None
-        line = (
-            f'{{"seq":{self._seq},"ts":"{format_ts(at)}","conn":{conn},'
-            f'"event":{json.dumps(event, ensure_ascii=False)},"args":{body}}}'
-        )
-        if self.scrub:
-            line = self.scrub(line)
+        line = self._line(at, event, conn, body, ascii_only=False)
         try:
             fh = self._open(at)
-            fh.write(line + "\n")
+            try:
+                fh.write(line + "\n")
+            except UnicodeEncodeError:  # a lone surrogate (received as a JSON escape): written escaped again
+                body = json.dumps(list(args) if args else [], separators=(",", ":"), default=repr)
+                fh.write(self._line(at, event, conn, body, ascii_only=True) + "\n")
             self.lines += 1
             now = time.monotonic()
             if now - self._flushed >= FLUSH_EVERY:  # a killed recorder loses at most this much journal
@@ -192,6 +191,13 @@ class JournalWriter:
             if self.errors <= 3:
                 log.error("journal write failed: %s", exc)
         return body
+
+    def _line(self, at: datetime, event: str, conn: int, body: str, *, ascii_only: bool) -> str:
+        line = (
+            f'{{"seq":{self._seq},"ts":"{format_ts(at)}","conn":{conn},'
+            f'"event":{json.dumps(event, ensure_ascii=ascii_only)},"args":{body}}}'
+        )
+        return self.scrub(line) if self.scrub else line
 
     def note(self, at: datetime, kind: str, data: Any) -> None:
         """A note of the recorder's own (``@kind``): health snapshots, authentication results."""

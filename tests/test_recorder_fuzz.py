@@ -26,7 +26,7 @@ import json
 import logging
 import math
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from recorder.events_players import parse_player_update, parse_sidebet, parse_tr
 from recorder.files import RecordingsLayout, read_session
 from recorder.ingest import ingest_files
 from recorder.ingest_replayer import is_replayer_file, scan_replayer_file
+from recorder.journal import JournalWriter, ReadStats, read_journal
 from recorder.sessions import PlayerSessionRecorder
 from rugs_env.game.ledger_math import buy_qty
 from rugs_env.game.ledger_types import LedgerState, Phase
@@ -335,3 +336,20 @@ def test_parsers_return_or_say_malformed(which: int, changes: list[tuple[int, An
         PARSERS[name](payload)
     except Malformed:
         pass
+
+
+def test_journal_keeps_lone_surrogates_escaped(tmp_path: Path) -> None:
+    """A JSON escape like \\ud800 decodes to a lone surrogate, which UTF-8 cannot hold: the line is written
+    with ASCII escapes instead of being lost, and reads back to the same values."""
+    writer = JournalWriter(tmp_path / "rec")
+    at = datetime(2025, 12, 12, 22, 0, tzinfo=UTC)
+    args = [{"username": "bad\ud800name", "price": 1.5}]
+    assert writer.write(at, "standard/newTrade", args) is not None
+    writer.write(at, "gameStateUpdate\udfff", [{"plain": "é"}])
+    writer.close()
+    assert writer.errors == 0 and writer.path is not None
+    events = list(read_journal(writer.path, ReadStats()))
+    assert [(e.event, e.args) for e in events] == [
+        ("standard/newTrade", args),
+        ("gameStateUpdate\udfff", [{"plain": "é"}]),
+    ]
