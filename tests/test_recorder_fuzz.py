@@ -13,10 +13,11 @@ this event's name, the line's own fields (time, event name, connection) broken. 
 The parsers are also given real payloads with any JSON value (NaN, huge integers, nested lists...) put
 anywhere in them: they return, or raise ``Malformed``, nothing else.
 
-Found by this harness and fixed: a leaderboard row with an unhashable ``id``; a price that makes a missed
-trade's arithmetic overflow or divide by zero (which escaped ``RecorderPipeline.feed`` and stopped the
-ingest); per-tick lines with an unhashable ``type``, a huge tick (the gap check walked every tick up to
-it), or an integer price beyond any double.
+Found by this harness and fixed, each pinned by a test below (the folder case in test_env_fixtures.py): a
+leaderboard row with an unhashable ``id``; a price that makes a missed trade's arithmetic overflow or divide
+by zero (which escaped ``RecorderPipeline.feed`` and stopped the ingest); per-tick lines with an unhashable
+``type``, a huge tick (the gap check walked every tick up to it), or an integer price beyond any double; a
+folder named like a recording file; a lone surrogate the journal could not write.
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ from rugs_env.game.ledger_types import LedgerState, Phase
 from rugs_env.game.money import MoneyFormatError, floor_nano
 
 WEIRD: list[Any] = [
-    None, True, 0, -1, 2**63, 10**400, -(10**400), 1e308, 1e-320, -0.5, "", "x", "../../etc/passwd",
-    "a\x00b", "\u202e\n\t", "1.5", "NaN", [], [None], {}, {"a": 1}, "9" * 400, "20251212-25dcb17086a24ad7",
+    None, True, 0, -1, math.nan, -math.inf, 2**63, 10**400, -(10**400), 1e308, 1e-320, -0.5, "", "x",
+    "../../etc/passwd", "a\x00b", "\u202e\n\t", "1.5", "NaN", [], [None], {}, {"a": 1}, "9" * 400,
+    "20251212-25dcb17086a24ad7",
 ]  # fmt: skip
 OPS = ["delete", "replace", "scale", "add_key", "other_payload", "line_field"]
 Mutation = tuple[int, int, str, int]  # (which line, which place in it, what, which value)
