@@ -37,7 +37,7 @@ from pydantic import ValidationError
 
 from recorder.events import MAX_TICK
 from recorder.files import GameRecording, GameSource, PriceSource
-from recorder.files.fields import is_game_id
+from recorder.files.fields import is_game_id, short_value
 from rugs_env.game.constants import STARTING_PRICE
 
 LINE_TYPES = frozenset({"game_start", "tick", "game_end"})
@@ -184,9 +184,9 @@ def _take_line(raw: str, games: dict[str, _GameLines], assume_tz: tzinfo) -> Non
         raise _BadLine("not a JSON object")
     kind, game_id = obj.get("type"), obj.get("game_id")
     if not _known_type(kind):
-        raise _BadLine(f"unknown line type {_short(kind)}")
+        raise _BadLine(f"unknown line type {short_value(kind)}")
     if not is_game_id(game_id):
-        raise _BadLine(f"not a game id: {_short(game_id)}")
+        raise _BadLine(f"not a game id: {short_value(game_id)}")
     game = games.setdefault(game_id, _GameLines(game_id))
     if kind == "game_end":
         game.end = obj
@@ -226,15 +226,9 @@ def _known_type(kind: Any) -> bool:
     return isinstance(kind, str) and kind in LINE_TYPES
 
 
-def _short(value: Any) -> str:
-    """A value for a note: its repr, cut (a hostile line may hold megabytes)."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 def _int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TICK:
-        raise _BadLine(f"tick is not an integer from 0 to {MAX_TICK}: {_short(value)}")
+        raise _BadLine(f"tick is not an integer from 0 to {MAX_TICK}: {short_value(value)}")
     return value
 
 
@@ -244,7 +238,7 @@ def _price(value: Any) -> float:
     except OverflowError:  # an integer beyond any double
         price = math.nan
     if not math.isfinite(price) or price < 0:
-        raise _BadLine(f"price is not a finite number >= 0: {_short(value)}")
+        raise _BadLine(f"price is not a finite number >= 0: {short_value(value)}")
     return price
 
 
@@ -252,7 +246,7 @@ def _time(value: Any, assume_tz: tzinfo) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except (TypeError, ValueError):
-        raise _BadLine(f"timestamp is not an ISO time: {_short(value)}") from None
+        raise _BadLine(f"timestamp is not an ISO time: {short_value(value)}") from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=assume_tz)
 
 
