@@ -165,9 +165,7 @@ class JournalWriter:
         body = text
         if body is None:
             try:
-                body = json.dumps(
-                    list(args) if args else [], ensure_ascii=False, separators=(",", ":"), default=repr
-                )
+                body = _args_json(args, ascii_only=False)
             except (ValueError, TypeError, RecursionError) as exc:
                 self.errors += 1
                 if self.errors <= 3:
@@ -179,14 +177,14 @@ class JournalWriter:
             try:
                 fh.write(line + "\n")
             except UnicodeEncodeError:  # a lone surrogate (received as a JSON escape): written escaped again
-                body = json.dumps(list(args) if args else [], separators=(",", ":"), default=repr)
+                body = _args_json(args, ascii_only=True)
                 fh.write(self._line(at, event, conn, body, ascii_only=True) + "\n")
             self.lines += 1
             now = time.monotonic()
             if now - self._flushed >= FLUSH_EVERY:  # a killed recorder loses at most this much journal
                 fh.flush()
                 self._flushed = now
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # the fallback re-encodes args: may be too deep
             self.errors += 1
             if self.errors <= 3:
                 log.error("journal write failed: %s", exc)
@@ -212,6 +210,13 @@ class JournalWriter:
             except OSError as exc:
                 log.error("closing the journal failed: %s", exc)
             self._fh = None
+
+
+def _args_json(args: Sequence[Any] | None, *, ascii_only: bool) -> str:
+    """The JSON array of an event's arguments, compact (a value JSON cannot hold is written as its repr)."""
+    return json.dumps(
+        list(args) if args else [], ensure_ascii=ascii_only, separators=(",", ":"), default=repr
+    )
 
 
 @dataclass(slots=True)
