@@ -4,6 +4,7 @@ server (:func:`pick_games`), shared by the recorder's and the live-play tests.""
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -230,3 +231,14 @@ def trade(
         "amount": amount,
         "qty": qty,
     }
+
+
+def lines_of(path: Path) -> list[Any]:
+    """The JSON values of a JSON-lines file (blank lines skipped)."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_lines(path: Path, lines: list[Any]) -> Path:
+    """Write one JSON value per line; returns ``path``."""
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return path

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from conftest import KEY_SAMPLES, RAW_CAPTURE, REALDATA
+from recorder_helpers import lines_of, write_lines
 
 from recorder.checks_tree import check_recordings
 from recorder.files import GameSource, RecordingsLayout, read_game
@@ -35,15 +34,6 @@ FACTS = [
     ),
     ("game_20251031_150453.jsonl", "20251031-63d8549ec87e4f03", 96, 0.014992996461838605, 11.905295944638086),
 ]
-
-
-def lines_of(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def write_lines(path: Path, lines: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    return path
 
 
 def active_index(lines: list[dict], tick: int) -> int:

@@ -35,6 +35,7 @@ import pytest
 from conftest import RAW_CAPTURE, REALDATA, load_raw_events
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from recorder_helpers import lines_of, write_lines
 
 from recorder.board_check import Unexplained, first_missed_trade
 from recorder.checks_tree import check_recordings
@@ -116,11 +117,6 @@ def mutated(lines: list[dict[str, Any]], body: str | None, mutations: list[Mutat
     return out
 
 
-def write_lines(path: Path, lines: list[Any]) -> Path:
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    return path
-
-
 class _Errors(logging.Handler):
     """Every record of level ERROR or above (handler bugs are logged with their traceback)."""
 
@@ -181,7 +177,7 @@ JOURNAL_HEADER = {
 }
 JOURNAL_LINES = _as_journal(RAW_EVENTS)
 PER_TICK = REALDATA / "game_20251031_150453.jsonl"
-PER_TICK_LINES = [json.loads(line) for line in PER_TICK.read_text().splitlines() if line.strip()]
+PER_TICK_LINES = lines_of(PER_TICK)
 
 
 @pytest.mark.slow
