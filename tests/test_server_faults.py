@@ -13,6 +13,7 @@ import json
 import math
 import random
 import re
+import socket
 import time
 from typing import Any
 
@@ -140,13 +141,21 @@ class SoakClient:
                             await ws.send_str(f"42{self.orders_sent}{order}")  # ack ids from 1
 
 
+# Fast, but bounded. At full speed, a fast machine played ~5,400 s of game time a second (2026-11-28): with a
+# disconnect every 120 s of game time a connection lived ~20 ms, the clients spent their time reading the
+# backlog of closed ones, and of ~1,000 orders sent 21 to 36 reached the server (refused: "disconnected").
+# Here a connection lives 0.1 to 0.3 s of wall time on any machine (a slow one plays slower still).
+SOAK_SPEED = 3000.0
+SOAK_DISCONNECT_S = 600.0
+
+
 async def soak(games: int) -> tuple[RugsServer, list[SoakClient], float]:
     faults = FaultConfig(
         drop_rate=0.05,
         duplicate_rate=0.05,
         reorder_rate=0.05,
         malformed_rate=0.02,
-        disconnect_every_s=120.0,
+        disconnect_every_s=SOAK_DISCONNECT_S,
         pause_every_s=300.0,
         pause_duration_s=5.0,
         lost_ack_rate=0.1,
@@ -154,7 +163,9 @@ async def soak(games: int) -> tuple[RugsServer, list[SoakClient], float]:
         late_update_s=1.0,
         late_state_updates=True,
     )
-    config = ServerConfig(speed=math.inf, seed=2024, bots=4, max_games=games, faults=faults, players=[TRADER])
+    config = ServerConfig(
+        speed=SOAK_SPEED, seed=2024, bots=4, max_games=games, faults=faults, players=[TRADER]
+    )
     stop = asyncio.Event()
     started = time.perf_counter()
     async with RugsServer(config) as server:
@@ -207,14 +218,35 @@ def test_500_games_with_every_fault() -> None:
 
 
 async def stalled_client_run() -> RugsServer:
-    config = ServerConfig(speed=math.inf, seed=3, bots=2, max_games=12, client_backlog_limit=20)
+    """A client that connects and never reads again, against a server stepped by hand as fast as it goes.
+
+    The clock is the test's: a run of a dozen games at full speed can be over before the client has
+    connected (seen on a fast machine, 2026-11-28). The socket writers run between steps, as under the
+    real clock, so a client that reads keeps its queue short; this one's queue grows once the kernel's
+    buffers are full (its receive buffer is made small: autotuned, it can grow to 32 MB)."""
+    config = ServerConfig(speed=math.inf, seed=3, bots=2, manual_clock=True, client_backlog_limit=20)
     async with RugsServer(config) as server, aiohttp.ClientSession() as session:
         url = server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
-        async with session.ws_connect(url) as ws:
+        # closing waits for the server's reply, stuck behind the backlog this client never read: not long
+        async with session.ws_connect(url, timeout=aiohttp.ClientWSTimeout(ws_close=0.5)) as ws:
+            ws.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             await ws.receive_str()
             await ws.send_str("40")  # connected... and never reads again
-            await server.wait_finished(timeout=120)
+            hub = server.app.hub
+            for _ in range(1000):
+                if hub.connections:
+                    break
+                await asyncio.sleep(0.01)
+            assert hub.connections, "the client never connected"
+            for _ in range(STALLED_MAX_STEPS):
+                await server.step()
+                await asyncio.sleep(0)  # the socket writers' turn
+                if hub.counters.skipped_slow >= 50:
+                    break
     return server
+
+
+STALLED_MAX_STEPS = 50_000  # ~200 games; the client falls behind within a few games
 
 
 def test_a_client_that_stops_reading_is_skipped_then_dropped() -> None:
