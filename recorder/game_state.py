@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from recorder.events import HistoryEntry
 from recorder.files import GameRecording, GameSource, VerificationDetail
 from recorder.prices import Assembly, PriceHistoryHandler
+from recorder.session_inputs import Rug
 from rugs_env.game.constants import TICK_SECONDS
 
 TICK = timedelta(seconds=TICK_SECONDS)
@@ -131,9 +132,7 @@ class GameListener(Protocol):
     """Who hears about rugs and finished games (the pipeline, for the sessions)."""
 
     def on_rug(self, game_id: str, tick: int, price: float, at: datetime) -> None: ...
-    def on_final(
-        self, game_id: str, rug: tuple[int, float, datetime] | None, entry: HistoryEntry | None, at: datetime
-    ) -> None: ...
+    def on_final(self, game_id: str, rug: Rug | None, entry: HistoryEntry | None, at: datetime) -> None: ...
 
 
 class GameOracleViews:
@@ -185,7 +184,7 @@ class GameOracleViews:
         """The games being watched (not finished yet), by id."""
         return self._games
 
-    def rug_of(self, game_id: str) -> tuple[int, float, datetime] | None:
+    def rug_of(self, game_id: str) -> Rug | None:
         """(rug tick, rug price, when) of a recently finished game, if known."""
         final = self._final.get(game_id)
         if final is None:

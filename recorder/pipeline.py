@@ -46,13 +46,13 @@ from recorder.games import GameStateRecorder
 from recorder.pipeline_config import IGNORED_EVENTS, Health, PipelineConfig, PipelineCounters, _Limited
 from recorder.players import PlayerStateHandler
 from recorder.recent_keys import RecentKeys
+from recorder.session_inputs import Rug
 from recorder.sessions import PlayerSessionRecorder
 from recorder.sink import RecordingSink
 
 log = logging.getLogger(__name__)
 DEDUPE_MEMORY = 20_000
 SETTLE_AFTER = 10.0  # seconds after a reveal when a game's sessions are sealed even if a connection lags
-Rug = tuple[int, float, datetime]  # (tick, price, time) of a game's rug
 
 
 class RecorderPipeline:

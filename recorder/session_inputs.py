@@ -17,6 +17,8 @@ class GameOracle(Protocol):
     def entry_guess(self, game_id: str) -> tuple[int, float]: ...
 
 
+Rug = tuple[int, float, datetime]  # (tick, price, time) of a game's rug
+
 # A leaderboard row of the player: (tick, positionQty, totalInvested, regularPnl or None), in 1e-9 units.
 BoardRow = tuple[int, int, int, int | None]
 
@@ -48,7 +50,7 @@ class GameInputs:
     sidebet_starts: set[int] = field(default_factory=set)
     results: dict[int, bool] = field(default_factory=dict)  # sidebet start tick -> won, per the server
     forced_sales: list[int] = field(default_factory=list)  # wire proceeds of forced sales at the rug
-    rug: tuple[int, float, datetime] | None = None  # (tick, price, when)
+    rug: Rug | None = None
     final: bool = False  # the game is over and everything about it is known
     board: tuple[int, int, int] | None = None  # first leaderboard row: (tick, avgCost, positionQty), 1e-9
     rows: list[BoardRow] = field(default_factory=list)  # the rows whose position or investment changed

@@ -33,7 +33,7 @@ from recorder.board_check import entry_guess
 from recorder.events import AccountUpdate
 from recorder.files import ActionTexts, SessionAction, SessionRecording, SessionSource
 from recorder.session_file import SessionCounters, SessionHeader, session_recording
-from recorder.session_inputs import GameInputs, GameOracle
+from recorder.session_inputs import GameInputs, GameOracle, Rug
 from recorder.session_intake import PlayerInputs
 from recorder.session_replay import HEADROOM, ActionRecord, ReplayResult, account_of, replay_game, to_action
 from recorder.session_start import SessionStart
@@ -146,7 +146,7 @@ class PlayerSessionRecorder(PlayerInputs):
             game.rug = (tick, price, game.rug[2] if game.rug else at)
             self.dirty = True
 
-    def game_final(self, game_id: str, rug: tuple[int, float, datetime] | None) -> None:
+    def game_final(self, game_id: str, rug: Rug | None) -> None:
         """The game is over and everything about it is known (revealed, or given up on)."""
         game = self._games.get(game_id)
         if game is None:

@@ -68,8 +68,10 @@ def main() -> None:
     ref_s = time.perf_counter() - start
     ref_rate = ref_ticks / ref_s
 
-    print(f"games: {len(batch)}  ticks: {sum(lengths)}  mean length {statistics.mean(lengths):.1f}, "
-          f"median {statistics.median(lengths):.0f} (real game: mean 200, median 139)")
+    print(
+        f"games: {len(batch)}  ticks: {sum(lengths)}  mean length {statistics.mean(lengths):.1f}, "
+        f"median {statistics.median(lengths):.0f} (real game: mean 200, median 139)"
+    )
     print(f"rugs_env.game.prng.generate : {fast_rate:>10,.0f} ticks/s  ({len(batch) / fast_s:,.0f} games/s)")
     print(f"reference port (pure Python): {ref_rate:>10,.0f} ticks/s  ({args.reference_games} games)")
     print(f"speed-up                    : {fast_rate / ref_rate:>10.1f}x")

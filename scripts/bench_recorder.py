@@ -234,7 +234,7 @@ def bench_memory(files: int, speed: str, journal: bool, follow: list[str]) -> No
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=20, help="ingest runs (default 20)")
+    parser.add_argument("--repeat", type=int, default=20, help="ingest runs (default 20; 0: skip)")
     parser.add_argument("--files", type=int, default=16000, help="game files for the memory run (0: skip)")
     parser.add_argument("--speed", default="max", help="server speed (default max)")
     parser.add_argument("--journal", action="store_true", help="keep the journal during the memory run")
@@ -245,7 +245,8 @@ def main() -> int:
         f"bench_recorder {datetime.now(UTC):%Y-%m-%d %H:%M}Z on {os.cpu_count()} cores, "
         f"python {sys.version.split()[0]}; capture {CAPTURE.name}"
     )
-    bench_ingest(args.repeat)
+    if args.repeat:
+        bench_ingest(args.repeat)
     if args.files:
         bench_memory(args.files, args.speed, args.journal, args.follow)
     return 0

@@ -49,8 +49,15 @@ def _session(username: str, trades: list[dict[str, Any]], games: dict[str, Any])
                 s = ledger.snapshot()
                 missing = qty - s.position_qty
                 ledger = ledgers[gid] = Ledger.restore(
-                    LedgerState(**{**_fields(s), "position_qty": qty, "cost_basis": s.cost_basis + missing,
-                                   "avg_price": s.avg_price or 1.0, "phase": Phase.ACTIVE})  # fmt: skip
+                    LedgerState(
+                        **{
+                            **_fields(s),
+                            "position_qty": qty,
+                            "cost_basis": s.cost_basis + missing,
+                            "avg_price": s.avg_price or 1.0,
+                            "phase": Phase.ACTIVE,
+                        }
+                    )
                 )
             fill = ledger.sell_qty(qty)
         start = _start_of(games[gid])
@@ -79,9 +86,13 @@ def build_recordings(root: Path) -> Path:
         start = _start_of(entry)
         layout.write_game(
             GameRecording.create(
-                game_id=gid, start_time=start, end_time=start + TICK * len(entry["prices"]),
-                prices=entry["prices"], server_seed_hash=entry["provablyFair"]["serverSeedHash"],
-                server_seed=entry["provablyFair"]["serverSeed"], version="v3",
+                game_id=gid,
+                start_time=start,
+                end_time=start + TICK * len(entry["prices"]),
+                prices=entry["prices"],
+                server_seed_hash=entry["provablyFair"]["serverSeedHash"],
+                server_seed=entry["provablyFair"]["serverSeed"],
+                version="v3",
             )  # fmt: skip
         )
     by_player: dict[str, list[dict[str, Any]]] = defaultdict(list)

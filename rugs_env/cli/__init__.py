@@ -16,7 +16,7 @@ from rugs_env.cli.common import CliError
 COMMANDS: tuple[str, ...] = (
     "prng", "index", "serve", "record", "ingest", "verify", "games", "dataset", "train", "evaluate", "play",
     "demo",
-)
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

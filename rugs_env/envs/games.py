@@ -112,9 +112,7 @@ class GameStore:
         )
 
     @classmethod
-    def from_recordings(
-        cls, games: Iterable[GameRecording], sessions: Iterable[object] = ()
-    ) -> GameStore:
+    def from_recordings(cls, games: Iterable[GameRecording], sessions: Iterable[object] = ()) -> GameStore:
         """A store from game recordings (and session recordings, whose actions are split by game)."""
         games = sorted(games, key=lambda g: (g.meta.start_time, g.game_id))
         unique: dict[str, GameRecording] = {}
