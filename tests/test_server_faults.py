@@ -217,41 +217,63 @@ def test_500_games_with_every_fault() -> None:
     )
 
 
-async def stalled_client_run() -> RugsServer:
-    """A client that connects and never reads again, against a server stepped by hand as fast as it goes.
+STALLED_MAX_STEPS = 50_000  # ~200 games; the stalled client falls behind within ~10 games
 
-    The clock is the test's: a run of a dozen games at full speed can be over before the client has
+
+async def _connect(server: RugsServer, session: aiohttp.ClientSession) -> tuple[Any, Any]:
+    """A raw Socket.IO connection and its connection on the server's side."""
+    url = server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    hub = server.app.hub
+    known = set(hub.connections)
+    # closing waits for the server's reply, which may be stuck behind a backlog never read: not long
+    ws = await session.ws_connect(url, max_msg_size=0, timeout=aiohttp.ClientWSTimeout(ws_close=0.5))
+    await ws.receive_str()
+    await ws.send_str("40")
+    for _ in range(1000):
+        new = set(hub.connections) - known
+        if new:
+            return ws, hub.connections[new.pop()]
+        await asyncio.sleep(0.01)
+    raise AssertionError("the client never connected")
+
+
+async def _read_all(ws: aiohttp.ClientWebSocketResponse) -> None:
+    while (msg := await ws.receive()).type == aiohttp.WSMsgType.TEXT:
+        if msg.data == "2":
+            await ws.send_str("3")
+
+
+async def stalled_client_run() -> tuple[RugsServer, Any, Any]:
+    """Two clients, one reading everything and one that never reads after connecting, against a server
+    stepped by hand as fast as it goes; returns the server and the two connections on its side.
+
+    The clock is the test's: a run of a dozen games at full speed can be over before a client has
     connected (seen on a fast machine, 2026-11-28). The socket writers run between steps, as under the
-    real clock, so a client that reads keeps its queue short; this one's queue grows once the kernel's
-    buffers are full (its receive buffer is made small: autotuned, it can grow to 32 MB)."""
+    real clock. The stalled client's receive buffer is made small (autotuned, it can grow to 32 MB): its
+    queue on the server grows once the kernel's buffers are full."""
     config = ServerConfig(speed=math.inf, seed=3, bots=2, manual_clock=True, client_backlog_limit=20)
     async with RugsServer(config) as server, aiohttp.ClientSession() as session:
-        url = server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
-        # closing waits for the server's reply, stuck behind the backlog this client never read: not long
-        async with session.ws_connect(url, timeout=aiohttp.ClientWSTimeout(ws_close=0.5)) as ws:
-            ws.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            await ws.receive_str()
-            await ws.send_str("40")  # connected... and never reads again
-            hub = server.app.hub
-            for _ in range(1000):
-                if hub.connections:
-                    break
-                await asyncio.sleep(0.01)
-            assert hub.connections, "the client never connected"
-            for _ in range(STALLED_MAX_STEPS):
-                await server.step()
-                await asyncio.sleep(0)  # the socket writers' turn
-                if hub.counters.skipped_slow >= 50:
-                    break
-    return server
-
-
-STALLED_MAX_STEPS = 50_000  # ~200 games; the client falls behind within a few games
+        reader_ws, reader = await _connect(server, session)
+        reading = asyncio.create_task(_read_all(reader_ws))
+        stalled_ws, stalled = await _connect(server, session)
+        stalled_ws.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        for _ in range(STALLED_MAX_STEPS):
+            await server.step()
+            await asyncio.sleep(0)  # the socket writers' (and the reading client's) turn
+            if stalled.skipped >= 50:
+                break
+        reading.cancel()
+        await asyncio.gather(reading, return_exceptions=True)
+        await reader_ws.close()
+        await stalled_ws.close()
+    return server, reader, stalled
 
 
 def test_a_client_that_stops_reading_is_skipped_then_dropped() -> None:
-    server = asyncio.run(stalled_client_run())
+    server, reader, stalled = asyncio.run(stalled_client_run())
     counters = server.app.hub.counters
-    assert counters.skipped_slow > 0  # its state messages were skipped instead of queued...
-    assert counters.slow_disconnects <= 1  # ... and if the backlog still grew, it was cut off
+    assert stalled.skipped >= 50  # its state messages were skipped instead of queued...
+    assert reader.skipped == 0  # ... while the client that reads got every one
+    assert counters.skipped_slow == stalled.skipped
+    assert counters.slow_disconnects <= 1  # if the stalled client's backlog still grew, it was cut off
     assert server.clock_error is None and server.engine.audit() == []
