@@ -27,7 +27,6 @@ refused; :func:`is_replayer_file` sniffs the format from the first lines.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -35,7 +34,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from recorder.events import MAX_TICK
+from recorder.events import MAX_TICK, as_int, as_number
 from recorder.files import GameRecording, GameSource, PriceSource
 from recorder.files.fields import is_game_id, short_value
 from rugs_env.game.constants import STARTING_PRICE
@@ -227,17 +226,15 @@ def _known_type(kind: Any) -> bool:
 
 
 def _int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TICK:
+    tick = as_int(value, maximum=MAX_TICK)
+    if tick is None:
         raise _BadLine(f"tick is not an integer from 0 to {MAX_TICK}: {short_value(value)}")
-    return value
+    return tick
 
 
 def _price(value: Any) -> float:
-    try:
-        price = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
-    except OverflowError:  # an integer beyond any double
-        price = math.nan
-    if not math.isfinite(price) or price < 0:
+    price = as_number(value)  # None for NaN, infinities and integers beyond any double
+    if price is None or price < 0:
         raise _BadLine(f"price is not a finite number >= 0: {short_value(value)}")
     return price
 
