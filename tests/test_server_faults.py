@@ -22,6 +22,7 @@ import pytest
 
 from rugs_env.server import FaultConfig, PlayerSpec, RugsServer, ServerConfig
 from rugs_env.server.faults import ConnectionFaults, malformed_copy
+from rugs_env.server.hub import Connection
 
 STATE_PREFIX = '42["gameStateUpdate",'
 TICK_RE = re.compile(r'"tickCount":(\d+)')
@@ -76,6 +77,11 @@ def test_disconnect_schedule() -> None:
     assert not f.disconnect_due(f.disconnect_at - 0.1) and f.disconnect_due(f.disconnect_at)
 
 
+def ws_url(server_url: str) -> str:
+    """The raw WebSocket address of a server's Socket.IO endpoint (Engine.IO 4, no polling)."""
+    return server_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+
+
 TRADER = PlayerSpec("soak-token", "did:privy:cmsoaktrader00000000000001", "soaker", 1000 * 10**9)
 ORDERS = ('["buyOrder",{"amount":0.001}]', '["sellOrder",{"percentage":100}]', '["buyOrder",{"amount":"x"}]')
 
@@ -89,7 +95,7 @@ class SoakClient:
     ORDER_EVERY = 5
 
     def __init__(self, url: str, token: str | None = None) -> None:
-        self.url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        self.url = ws_url(url)
         self.token = token
         self.connections = 0
         self.states = 0
@@ -220,13 +226,16 @@ def test_500_games_with_every_fault() -> None:
 STALLED_MAX_STEPS = 50_000  # ~200 games; the stalled client falls behind within ~10 games
 
 
-async def _connect(server: RugsServer, session: aiohttp.ClientSession) -> tuple[Any, Any]:
+async def _connect(
+    server: RugsServer, session: aiohttp.ClientSession
+) -> tuple[aiohttp.ClientWebSocketResponse, Connection]:
     """A raw Socket.IO connection and its connection on the server's side."""
-    url = server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
     hub = server.app.hub
     known = set(hub.connections)
     # closing waits for the server's reply, which may be stuck behind a backlog never read: not long
-    ws = await session.ws_connect(url, max_msg_size=0, timeout=aiohttp.ClientWSTimeout(ws_close=0.5))
+    ws = await session.ws_connect(
+        ws_url(server.url), max_msg_size=0, timeout=aiohttp.ClientWSTimeout(ws_close=0.5)
+    )
     await ws.receive_str()
     await ws.send_str("40")
     for _ in range(1000):
@@ -243,7 +252,7 @@ async def _read_all(ws: aiohttp.ClientWebSocketResponse) -> None:
             await ws.send_str("3")
 
 
-async def stalled_client_run() -> tuple[RugsServer, Any, Any]:
+async def stalled_client_run() -> tuple[RugsServer, Connection, Connection]:
     """Two clients, one reading everything and one that never reads after connecting, against a server
     stepped by hand as fast as it goes; returns the server and the two connections on its side.
 
